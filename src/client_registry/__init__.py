@@ -1,0 +1,1 @@
+"""A REST registry of OAuth2 clients for an authorization server."""

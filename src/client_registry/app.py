@@ -1,0 +1,59 @@
+"""create_app(settings): the FastAPI application, built at start-up."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from client_registry import docs, problems
+from client_registry.body_guard import BodyGuard
+from client_registry.db import make_engine
+from client_registry.routes import clients, health
+from client_registry.secrets import SecretHasher
+from client_registry.service import Clock
+from client_registry.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    settings = settings or Settings()
+    logging.getLogger("client_registry").setLevel(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="OAuth2 client registry",
+        version="0.1.0",
+        description="The registry of OAuth2 clients for an authorization server.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.hasher = SecretHasher(settings)
+    app.state.clock = clock
+    problems.install(app)
+    app.add_middleware(problems.CrashGuard)
+    app.add_middleware(BodyGuard)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Location", "Link"],
+        )
+    app.include_router(health.router)
+    app.include_router(clients.router)
+    docs.install(app)
+    return app

@@ -1,0 +1,31 @@
+"""Opaque keyset cursors: the creation sequence of the last item seen."""
+
+import base64
+import binascii
+
+from client_registry.problems import InvalidRequest
+
+_VERSION = "v1:"
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{_VERSION}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The sequence to continue after; 0 starts from the beginning."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        digits = text.removeprefix(_VERSION)
+        if text.startswith(_VERSION) and digits.isascii() and digits.isdigit():
+            seq = int(digits)
+            if seq < 2**63:  # the largest key PostgreSQL's bigint holds
+                return seq
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidRequest(
+        "the cursor is not one this service issued",
+        errors=[{"field": "cursor", "message": "invalid cursor", "code": InvalidRequest.code}],
+    )

@@ -1,0 +1,168 @@
+"""Pydantic shapes of the HTTP API: one per operation, strict, camelCase."""
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
+
+from client_registry import validation as rules
+
+ClientId = Annotated[
+    str,
+    AfterValidator(rules.check_client_id),
+    Field(min_length=1, max_length=128, examples=["billing-portal"]),
+]
+Name = Annotated[str, AfterValidator(rules.check_name), Field(examples=["Billing portal"])]
+RedirectUri = Annotated[
+    str, AfterValidator(rules.check_redirect_uri), Field(examples=["https://app.example.com/cb"])
+]
+GrantType = Annotated[str, AfterValidator(rules.check_grant_type)]
+ResponseType = Annotated[str, AfterValidator(rules.normalize_response_type)]
+ResponseMode = Annotated[str, AfterValidator(rules.check_response_mode)]
+ScopeToken = Annotated[str, AfterValidator(rules.check_scope)]
+AuthMethod = Annotated[str, AfterValidator(rules.check_auth_method)]
+Secret = Annotated[str, AfterValidator(rules.check_secret), Field(min_length=32, max_length=512)]
+
+
+# Arrays: at most 100 items as sent, repeats dropped with the first kept.
+_MaxItems = Field(max_length=rules.MAX_ITEMS)
+_Unique = AfterValidator(rules.unique)
+RedirectList = Annotated[list[RedirectUri], _MaxItems, _Unique]
+GrantTypeList = Annotated[list[GrantType], Field(min_length=1, max_length=rules.MAX_ITEMS), _Unique]
+ResponseTypeList = Annotated[list[ResponseType], _MaxItems, _Unique]
+ResponseModeList = Annotated[list[ResponseMode], _MaxItems, _Unique]
+ScopeList = Annotated[list[ScopeToken], _MaxItems, _Unique]
+AuthMethodList = Annotated[
+    list[AuthMethod], Field(min_length=1, max_length=rules.MAX_ITEMS), _Unique
+]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        strict=True, extra="forbid", alias_generator=to_camel, validate_by_name=False
+    )
+
+
+def _check_public_client(methods: list[str] | None) -> list[str] | None:
+    if methods and "none" in methods and len(methods) > 1:
+        raise rules.invalid("'none' (a public client) cannot be combined with another method")
+    return methods
+
+
+class ClientMetadata(ApiModel):
+    """The writable fields with their defaults; responseTypes, responseModes
+    and redirect default by the grants when omitted."""
+
+    name: Name
+    redirect: RedirectList = Field(default_factory=list)
+    grant_types: GrantTypeList = Field(default_factory=lambda: list(rules.DEFAULT_GRANT_TYPES))
+    response_types: ResponseTypeList = Field(
+        default_factory=list,
+        description='["code"] with authorization_code, else ["token"] with implicit, else []',
+    )
+    response_modes: ResponseModeList = Field(
+        default_factory=list,
+        description='["query"] with authorization_code, else ["fragment"] with implicit, else []',
+    )
+    scopes: ScopeList = Field(default_factory=lambda: list(rules.DEFAULT_SCOPES))
+    first_party: bool = False
+    auth_methods: AuthMethodList = Field(default_factory=lambda: list(rules.DEFAULT_AUTH_METHODS))
+
+    _public_client = field_validator("auth_methods")(_check_public_client)
+
+    @model_validator(mode="after")
+    def default_by_grants(self) -> Self:
+        grants = set(self.grant_types)
+        if "response_types" not in self.model_fields_set:
+            self.response_types = rules.default_response_types(grants)
+        if "response_modes" not in self.model_fields_set:
+            self.response_modes = rules.default_response_modes(grants)
+        return self
+
+
+class ClientCreate(ClientMetadata):
+    id: ClientId | None = None
+    secret: Secret | None = Field(
+        default=None, description="generated when omitted; returned once, stored hashed"
+    )
+
+
+def _refuse_secret(value: Any) -> Any:
+    raise rules.invalid("cannot be set here; use POST /v1/clients/{id}/rotate-secret to change it")
+
+
+class ReadBack(ApiModel):
+    """What a GET returned may be sent back: read-only fields are ignored,
+    `id` must match the path, and the secret is refused."""
+
+    id: ClientId | None = None
+    secret: SkipJsonSchema[Any] = None
+    created_at: SkipJsonSchema[Any] = None
+    updated_at: SkipJsonSchema[Any] = None
+    secret_created_at: SkipJsonSchema[Any] = None
+    previous_secret_expires_at: SkipJsonSchema[Any] = None
+
+    _no_secret = field_validator("secret")(_refuse_secret)
+
+
+class ClientReplace(ClientMetadata, ReadBack):
+    pass
+
+
+class ClientPatch(ReadBack):
+    """JSON Merge Patch: a field set to null returns to its default."""
+
+    name: Name | None = None
+    redirect: RedirectList | None = None
+    grant_types: GrantTypeList | None = None
+    response_types: ResponseTypeList | None = None
+    response_modes: ResponseModeList | None = None
+    scopes: ScopeList | None = None
+    first_party: bool | None = None
+    auth_methods: AuthMethodList | None = None
+
+    _public_client = field_validator("auth_methods")(_check_public_client)
+
+
+class ClientRead(ApiModel):
+    id: str
+    name: str
+    redirect: list[str]
+    grant_types: list[str]
+    response_types: list[str]
+    response_modes: list[str]
+    scopes: list[str]
+    first_party: bool
+    auth_methods: list[str]
+    created_at: datetime
+    updated_at: datetime
+    secret_created_at: datetime
+    previous_secret_expires_at: datetime | None
+
+
+class ClientWithSecret(ClientRead):
+    secret: str = Field(description="the plaintext secret, shown this once")
+
+
+class ClientPage(ApiModel):
+    items: list[ClientRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class FieldError(ApiModel):
+    field: str = Field(examples=["redirect[2]"])
+    message: str
+    code: str = Field(examples=["invalid_redirect_uri"])
+
+
+class ProblemDetails(ApiModel):
+    """An RFC 9457 problem."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["not_found"])
+    errors: list[FieldError] | None = None

@@ -1,0 +1,40 @@
+"""Service settings, read once from CLIENT_REGISTRY_* variables and `.env`."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIENT_REGISTRY_", env_file=".env", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///./client-registry.db"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: LogLevel = "INFO"
+    # Hash settings for client secrets: the first scheme hashes new secrets,
+    # the others are still verified and upgraded on the next authentication.
+    secret_schemes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["pbkdf2_sha256"]
+    )
+    # Generated secrets carry 256 random bits, so a low cost is enough;
+    # secrets chosen by a caller may be guessable and get a password-grade cost.
+    generated_secret_rounds: int = Field(default=1000, ge=1)
+    given_secret_rounds: int = Field(default=600_000, ge=1)
+    secret_prefix: str = "crs_"  # noqa: S105 - a public marker, not a secret
+
+    @field_validator("cors_origins", "secret_schemes", mode="before")
+    @classmethod
+    def split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value

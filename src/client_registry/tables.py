@@ -1,0 +1,50 @@
+"""ORM tables. Only hashes and digests of secrets and tokens are ever stored."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from client_registry.db import Base, UtcDateTime
+
+
+class ClientRow(Base):
+    __tablename__ = "clients"
+
+    # The surrogate key orders clients by creation and is the pagination keyset.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Case-folded in Python so the name filter behaves the same on every engine.
+    name_folded: Mapped[str] = mapped_column(Text)
+    redirect: Mapped[list[str]] = mapped_column(JSON)
+    grant_types: Mapped[list[str]] = mapped_column(JSON)
+    response_types: Mapped[list[str]] = mapped_column(JSON)
+    response_modes: Mapped[list[str]] = mapped_column(JSON)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    first_party: Mapped[bool] = mapped_column(Boolean)
+    auth_methods: Mapped[list[str]] = mapped_column(JSON)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    secret_created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    previous_secret_hash: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A fresh random value on every change: the ETag, and the compare-and-set
+    # guard that keeps concurrent writers from losing each other's updates.
+    revision: Mapped[str] = mapped_column(String(32))
+
+
+class AdminTokenRow(Base):
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the token: high-entropy tokens need no slow hash, and an
+    # indexed digest keeps the per-request check a single lookup.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
