@@ -147,7 +147,12 @@ def invalid_client_fields(pairs: Sequence[tuple[str, str]]) -> Problem:
 
 def _is_client_body(request: Request) -> bool:
     route = request.scope.get("route")
-    return getattr(route, "name", "") in {"createClient", "replaceClient", "updateClient"}
+    return getattr(route, "name", "") in {
+        "createClient",
+        "replaceClient",
+        "updateClient",
+        "rotateClientSecret",
+    }
 
 
 def pydantic_problem(raw: Sequence[Any], *, client_body: bool, skip: int = 0) -> Problem:

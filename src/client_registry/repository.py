@@ -128,3 +128,25 @@ def token_exists(conn: Connection, *, token_id: str) -> bool:
 
 def count_tokens(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(admin_tokens)).scalar_one()
+
+
+def replace_secret_hash(
+    conn: Connection, *, client_id: str, previous: bool, old_hash: str, new_hash: str
+) -> None:
+    """Swap one stored hash for another of the same secret (an upgrade); a
+    no-op when a rotation replaced the hash in between."""
+    column = clients.c.previous_secret_hash if previous else clients.c.secret_hash
+    conn.execute(
+        update(clients)
+        .where(clients.c.id == client_id, column == old_hash)
+        .values({column: new_hash})
+    )
+
+
+def drop_previous_secret(conn: Connection, *, client_id: str, old_hash: str) -> None:
+    """Forget an expired previous secret; its expiry time stays on show."""
+    conn.execute(
+        update(clients)
+        .where(clients.c.id == client_id, clients.c.previous_secret_hash == old_hash)
+        .values(previous_secret_hash=None, previous_secret_generated=None)
+    )

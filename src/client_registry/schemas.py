@@ -1,7 +1,7 @@
 """Pydantic shapes of the HTTP API: one per operation, strict, camelCase."""
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -166,3 +166,18 @@ class ProblemDetails(ApiModel):
     detail: str
     code: str = Field(examples=["not_found"])
     errors: list[FieldError] | None = None
+
+
+class RotateSecret(ApiModel):
+    grace_period_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=2_592_000,
+        description="how long the previous secret keeps working; 0 drops it at once",
+    )
+    secret: Secret | None = Field(default=None, description="generated when omitted")
+
+
+class AuthenticateClient(ApiModel):
+    secret: str = Field(min_length=1, max_length=1024)
+    method: Literal["client_secret_basic", "client_secret_post", "none"]

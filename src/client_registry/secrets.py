@@ -1,4 +1,4 @@
-"""Client secrets: generation and hashing through passlib's CryptContext."""
+"""Client secrets: generation, hashing policy and verification (passlib)."""
 
 import secrets
 
@@ -13,20 +13,45 @@ def generate_secret(prefix: str) -> str:
 
 
 def _context(schemes: list[str], rounds: int) -> CryptContext:
-    return CryptContext(schemes=schemes, **{f"{schemes[0]}__default_rounds": rounds})
+    # Every listed scheme verifies; all but the first are deprecated, so their
+    # hashes, and hashes cheaper than `rounds`, ask to be upgraded.
+    default = schemes[0]
+    return CryptContext(
+        schemes=schemes,
+        deprecated=["auto"],
+        **{f"{default}__default_rounds": rounds, f"{default}__min_rounds": rounds},
+    )
 
 
 class SecretHasher:
-    """Hashes secrets with the first configured scheme.
+    """Hashes and verifies client secrets with the configured schemes.
 
-    A generated secret carries 256 random bits, so a low cost suffices; a
-    secret chosen by a caller may be guessable and gets a password-grade cost.
+    A generated secret carries 256 random bits, so guessing it is hopeless
+    whatever the hash costs; a low cost keeps authentication fast. A secret
+    chosen by a caller may be guessable and gets a password-grade cost.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._generated = _context(settings.secret_schemes, settings.generated_secret_rounds)
         self._given = _context(settings.secret_schemes, settings.given_secret_rounds)
+        # Verified against when the client is unknown, so that costs the same.
+        self._dummy_hash = self._generated.hash(generate_secret(""))
+
+    def _policy(self, *, generated: bool) -> CryptContext:
+        return self._generated if generated else self._given
 
     def hash(self, secret: str, *, generated: bool) -> str:
-        context = self._generated if generated else self._given
-        return str(context.hash(secret))
+        return str(self._policy(generated=generated).hash(secret))
+
+    def verify(self, secret: str, secret_hash: str) -> bool:
+        """Constant-time check of a secret against a hash of any listed scheme."""
+        try:
+            return bool(self._generated.verify(secret, secret_hash))
+        except ValueError:  # a hash no listed scheme recognises never matches
+            return False
+
+    def verify_dummy(self, secret: str) -> None:
+        self.verify(secret, self._dummy_hash)
+
+    def needs_update(self, secret_hash: str, *, generated: bool) -> bool:
+        return bool(self._policy(generated=generated).needs_update(secret_hash))

@@ -47,7 +47,7 @@ def _metadata_values(data: ClientMetadata) -> dict[str, Any]:
     return values
 
 
-def _existing(conn: Connection, client_id: str) -> Record:
+def existing_client(conn: Connection, client_id: str) -> Record:
     row = repository.get_client(conn, client_id=client_id)
     if row is None:
         raise NotFound(f"no client with id '{client_id}'")
@@ -60,7 +60,7 @@ def _check_path_id(data: ClientReplace | ClientPatch, client_id: str) -> None:
 
 
 def get_client(conn: Connection, *, client_id: str) -> Record:
-    return _existing(conn, client_id)
+    return existing_client(conn, client_id)
 
 
 def create_client(
@@ -84,6 +84,7 @@ def create_client(
                 "id": client_id,
                 **_metadata_values(data),
                 "secret_hash": secret_hash,
+                "secret_generated": data.secret is None,
                 "secret_created_at": at,
                 "created_at": at,
                 "updated_at": at,
@@ -93,31 +94,32 @@ def create_client(
     except IntegrityError:
         conn.rollback()
         raise Conflict(f"a client with id '{client_id}' exists") from None
-    row = _existing(conn, client_id)
+    row = existing_client(conn, client_id)
     conn.commit()
     return row, secret
 
 
-def _write(
+def write_client(
     conn: Connection,
     *,
     client_id: str,
     if_match: str | None,
-    change: Callable[[Record], ClientMetadata],
+    change: Callable[[Record], dict[str, Any]],
     now: Clock,
 ) -> Record:
-    """Read, change and compare-and-set one client, retrying lost races."""
+    """Read, change and compare-and-set one client, retrying lost races.
+
+    `change` maps the stored row to the columns to set; every write also
+    moves updatedAt and the revision (the ETag)."""
     for _ in range(WRITE_ATTEMPTS):
-        row = _existing(conn, client_id)
+        row = existing_client(conn, client_id)
         if not if_match_passes(if_match, row.revision):
             raise PreconditionFailed("the client has changed since the given ETag")
-        data = change(row)
-        _check_consistency(data)
-        values = {**_metadata_values(data), "updated_at": now(), "revision": _new_revision()}
+        values = {**change(row), "updated_at": now(), "revision": _new_revision()}
         if repository.update_client(
             conn, client_id=client_id, revision=row.revision, values=values
         ):
-            stored = _existing(conn, client_id)
+            stored = existing_client(conn, client_id)
             conn.commit()
             return stored
         conn.rollback()
@@ -128,7 +130,11 @@ def replace_client(
     conn: Connection, *, client_id: str, data: ClientReplace, if_match: str | None, now: Clock
 ) -> Record:
     _check_path_id(data, client_id)
-    return _write(conn, client_id=client_id, if_match=if_match, change=lambda _: data, now=now)
+    _check_consistency(data)
+    values = _metadata_values(data)
+    return write_client(
+        conn, client_id=client_id, if_match=if_match, change=lambda _: values, now=now
+    )
 
 
 def patch_client(
@@ -137,7 +143,7 @@ def patch_client(
     """RFC 7396: sent fields replace stored ones, null returns a field to its default."""
     _check_path_id(patch, client_id)
 
-    def merge(row: Record) -> ClientMetadata:
+    def merge(row: Record) -> dict[str, Any]:
         merged = {field: getattr(row, field) for field in WRITABLE_FIELDS}
         for field in patch.model_fields_set & set(WRITABLE_FIELDS):
             value = getattr(patch, field)
@@ -146,17 +152,19 @@ def patch_client(
             else:
                 merged[field] = value
         try:
-            return ClientMetadata.model_validate(
+            data = ClientMetadata.model_validate(
                 {ClientMetadata.model_fields[key].alias: value for key, value in merged.items()}
             )
         except ValidationError as error:
             raise pydantic_problem(error.errors(), client_body=True) from None
+        _check_consistency(data)
+        return _metadata_values(data)
 
-    return _write(conn, client_id=client_id, if_match=if_match, change=merge, now=now)
+    return write_client(conn, client_id=client_id, if_match=if_match, change=merge, now=now)
 
 
 def delete_client(conn: Connection, *, client_id: str, if_match: str | None) -> None:
-    row = _existing(conn, client_id)
+    row = existing_client(conn, client_id)
     if not if_match_passes(if_match, row.revision):
         raise PreconditionFailed("the client has changed since the given ETag")
     revision = row.revision if if_match is not None else None

@@ -19,11 +19,12 @@ class Settings(BaseSettings):
     # Hash settings for client secrets: the first scheme hashes new secrets,
     # the others are still verified and upgraded on the next authentication.
     secret_schemes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["pbkdf2_sha256"]
+        default_factory=lambda: ["pbkdf2_sha256", "sha512_crypt", "sha256_crypt"],
+        min_length=1,
     )
     # Generated secrets carry 256 random bits, so a low cost is enough;
     # secrets chosen by a caller may be guessable and get a password-grade cost.
-    generated_secret_rounds: int = Field(default=1000, ge=1)
+    generated_secret_rounds: int = Field(default=10, ge=1)
     given_secret_rounds: int = Field(default=600_000, ge=1)
     secret_prefix: str = "crs_"  # noqa: S105 - a public marker, not a secret
 

@@ -27,8 +27,14 @@ class ClientRow(Base):
     first_party: Mapped[bool] = mapped_column(Boolean)
     auth_methods: Mapped[list[str]] = mapped_column(JSON)
     secret_hash: Mapped[str] = mapped_column(Text)
+    # Generated secrets are hashed at a low cost, given ones at a password-grade
+    # cost; the kind says which policy a hash is upgraded to.
+    secret_generated: Mapped[bool] = mapped_column(Boolean)
     secret_created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The secret before the last rotation, valid until its expiry (grace period).
+    # The hash is dropped once expired; the time stays as the client shows it.
     previous_secret_hash: Mapped[str | None] = mapped_column(Text)
+    previous_secret_generated: Mapped[bool | None] = mapped_column(Boolean)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

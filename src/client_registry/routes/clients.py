@@ -5,12 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import AfterValidator
 
-from client_registry import service, validation
-from client_registry.auth import AdminRead, AdminWrite, admin_scopes
+from client_registry import lifecycle, service, validation
+from client_registry.auth import AdminAuthenticate, AdminRead, AdminWrite, admin_scopes
 from client_registry.dependencies import ClockDep, ConnectionDep, HasherDep, SettingsDep
 from client_registry.etags import etag, if_none_match_hits
 from client_registry.repository import Record
 from client_registry.schemas import (
+    AuthenticateClient,
     ClientCreate,
     ClientPage,
     ClientPatch,
@@ -18,6 +19,7 @@ from client_registry.schemas import (
     ClientReplace,
     ClientWithSecret,
     ProblemDetails,
+    RotateSecret,
 )
 
 
@@ -194,3 +196,62 @@ def delete_client(
     """Delete the client and its secrets."""
     service.delete_client(conn, client_id=client_id, if_match=if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{client_id}/rotate-secret",
+    operation_id="rotateClientSecret",
+    name="rotateClientSecret",
+    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+)
+def rotate_client_secret(
+    client_id: str,
+    response: Response,
+    conn: ConnectionDep,
+    hasher: HasherDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: AdminWrite,
+    body: RotateSecret | None = None,
+    if_match: IfMatch = None,
+) -> ClientWithSecret:
+    """Give the client a new secret, shown this once; the old one may keep
+    working for a grace period."""
+    row, secret = lifecycle.rotate_secret(
+        conn,
+        client_id=client_id,
+        request=body or RotateSecret(),
+        if_match=if_match,
+        hasher=hasher,
+        secret_prefix=settings.secret_prefix,
+        now=clock,
+    )
+    response.headers["ETag"] = etag(row.revision)
+    return ClientWithSecret.model_construct(**_fields(row), secret=secret)
+
+
+@router.post(
+    "/{client_id}/authenticate",
+    operation_id="authenticateClient",
+    name="authenticateClient",
+    responses={**_BODY_ERRORS},
+)
+def authenticate_client(
+    client_id: str,
+    body: AuthenticateClient,
+    conn: ConnectionDep,
+    hasher: HasherDep,
+    clock: ClockDep,
+    _: AdminAuthenticate,
+) -> ClientRead:
+    """Check a client's secret for the authorization server; every failure is
+    the same 401 invalid_client."""
+    row = lifecycle.authenticate_client(
+        conn,
+        client_id=client_id,
+        secret=body.secret,
+        method=body.method,
+        hasher=hasher,
+        now=clock,
+    )
+    return _read(row)

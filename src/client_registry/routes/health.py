@@ -5,22 +5,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from client_registry.problems import Unavailable
-from client_registry.schemas import ProblemDetails
 
-router = APIRouter(tags=["health"])
+# Probes for orchestrators, kept out of the API description the SDKs are built from.
+router = APIRouter(tags=["health"], include_in_schema=False)
 
 
-@router.get("/healthz", operation_id="health")
+@router.get("/healthz")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz",
-    operation_id="readiness",
-    responses={503: {"model": ProblemDetails, "description": "the database does not answer"}},
-)
+@router.get("/readyz")
 def readyz(request: Request) -> dict[str, str]:
     """The database answers."""
     try:
