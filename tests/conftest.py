@@ -1,0 +1,173 @@
+"""Fixtures: a real server per test module on a fresh, migrated database.
+
+Every module runs once on a SQLite file and, when
+CLIENT_REGISTRY_TEST_POSTGRES_URL is set, once on its own PostgreSQL schema.
+"""
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+
+from client_registry.app import create_app
+from client_registry.db import database_url, make_engine
+from client_registry.migrate import upgrade_to_head
+from client_registry.settings import Settings
+from client_registry.tokens import ALL_SCOPES, create_token
+
+POSTGRES_URL = os.environ.get("CLIENT_REGISTRY_TEST_POSTGRES_URL")
+ENGINES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="CLIENT_REGISTRY_TEST_POSTGRES_URL is not set"
+        ),
+    ),
+]
+
+
+class FakeClock:
+    """A clock the tests move forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(microseconds=1)  # distinct stamps for every write
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a fresh database, migrated to the newest revision."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
+        yield from _migrated(url)
+        return
+    assert POSTGRES_URL is not None
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = database_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield from _migrated(url.render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _migrated(url: str) -> Iterator[str]:
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture(scope="module")
+def engine(database: str) -> Iterator[Engine]:
+    """A direct connection for tests that look at what is stored."""
+    engine = make_engine(database)
+    yield engine
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Service:
+    """A running server and what tests need to talk to it."""
+
+    url: str
+    engine: Engine
+    clock: FakeClock
+    token: str
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An HTTP client; with the all-scopes admin token unless another is given."""
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        self.clients.append(client)
+        return client
+
+    def anonymous(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=30)
+        self.clients.append(client)
+        return client
+
+    def mint_token(self, *scopes: str) -> str:
+        with self.engine.connect() as conn:
+            return create_token(conn, name="test", scopes=scopes)
+
+
+def settings_for(database: str, **overrides: object) -> Settings:
+    # Password-grade hashing is slow on purpose; tests need only a valid hash.
+    values: dict[str, object] = {"database_url": database, "given_secret_rounds": 1000}
+    return Settings(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_server(settings: Settings, clock: FakeClock) -> Iterator[str]:
+    """Serve create_app(settings) with uvicorn on a free loopback port."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def service(database: str, engine: Engine) -> Iterator[Service]:
+    clock = FakeClock()
+    with engine.connect() as conn:
+        token = create_token(conn, name="tests", scopes=ALL_SCOPES)
+    with running_server(settings_for(database), clock) as url:
+        running = Service(url=url, engine=engine, clock=clock, token=token)
+        yield running
+        for client in running.clients:
+            client.close()
+
+
+@pytest.fixture
+def api(service: Service) -> httpx.Client:
+    """An HTTP client holding a token with every scope."""
+    return service.client()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
