@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
@@ -19,7 +27,24 @@ RedirectUri = Annotated[
     str, AfterValidator(rules.check_redirect_uri), Field(examples=["https://app.example.com/cb"])
 ]
 GrantType = Annotated[str, AfterValidator(rules.check_grant_type)]
-ResponseType = Annotated[str, AfterValidator(rules.normalize_response_type)]
+
+
+def _grant_for_response_type(value: str, info: ValidationInfo) -> str:
+    # grantTypes is declared before responseTypes, so it is validated first;
+    # it is absent when invalid and None in a patch that leaves it alone.
+    grants = info.data.get("grant_types")
+    if isinstance(grants, list):
+        error = rules.response_type_grant_error(value, grants)
+        if error:
+            raise rules.invalid(error)
+    return value
+
+
+ResponseType = Annotated[
+    str,
+    AfterValidator(rules.normalize_response_type),
+    AfterValidator(_grant_for_response_type),
+]
 ResponseMode = Annotated[str, AfterValidator(rules.check_response_mode)]
 ScopeToken = Annotated[str, AfterValidator(rules.check_scope)]
 AuthMethod = Annotated[str, AfterValidator(rules.check_auth_method)]
@@ -82,11 +107,20 @@ class ClientMetadata(ApiModel):
         return self
 
 
+def _refuse_null(value: Any) -> Any:
+    # Optional fields may be omitted but are never null: types are strict.
+    if value is None:
+        raise rules.invalid("must not be null; omit the field instead")
+    return value
+
+
 class ClientCreate(ClientMetadata):
     id: ClientId | None = None
     secret: Secret | None = Field(
         default=None, description="generated when omitted; returned once, stored hashed"
     )
+
+    _not_null = field_validator("id", "secret", mode="before")(_refuse_null)
 
 
 def _refuse_secret(value: Any) -> Any:
@@ -105,6 +139,7 @@ class ReadBack(ApiModel):
     previous_secret_expires_at: SkipJsonSchema[Any] = None
 
     _no_secret = field_validator("secret")(_refuse_secret)
+    _not_null = field_validator("id", mode="before")(_refuse_null)
 
 
 class ClientReplace(ClientMetadata, ReadBack):
@@ -176,6 +211,8 @@ class RotateSecret(ApiModel):
         description="how long the previous secret keeps working; 0 drops it at once",
     )
     secret: Secret | None = Field(default=None, description="generated when omitted")
+
+    _not_null = field_validator("secret", mode="before")(_refuse_null)
 
 
 class AuthenticateClient(ApiModel):

@@ -33,12 +33,10 @@ def _new_revision() -> str:
     return uuid.uuid4().hex
 
 
-def _check_consistency(data: ClientMetadata) -> None:
-    errors = validation.consistency_errors(
-        redirect=data.redirect, grant_types=data.grant_types, response_types=data.response_types
-    )
-    if errors:
-        raise invalid_client_fields(errors)
+def _check_redirect_required(data: ClientMetadata) -> None:
+    if validation.missing_redirect(redirect=data.redirect, grant_types=data.grant_types):
+        message = "must not be empty when grantTypes has authorization_code or implicit"
+        raise invalid_client_fields([("redirect", message)])
 
 
 def _metadata_values(data: ClientMetadata) -> dict[str, Any]:
@@ -72,7 +70,7 @@ def create_client(
     now: Clock,
 ) -> tuple[Record, str]:
     """Store a new client; returns it with its plaintext secret."""
-    _check_consistency(data)
+    _check_redirect_required(data)
     secret = data.secret if data.secret is not None else generate_secret(secret_prefix)
     secret_hash = hasher.hash(secret, generated=data.secret is None)
     client_id = data.id if data.id is not None else str(uuid.uuid4())
@@ -130,7 +128,7 @@ def replace_client(
     conn: Connection, *, client_id: str, data: ClientReplace, if_match: str | None, now: Clock
 ) -> Record:
     _check_path_id(data, client_id)
-    _check_consistency(data)
+    _check_redirect_required(data)
     values = _metadata_values(data)
     return write_client(
         conn, client_id=client_id, if_match=if_match, change=lambda _: values, now=now
@@ -157,7 +155,7 @@ def patch_client(
             )
         except ValidationError as error:
             raise pydantic_problem(error.errors(), client_body=True) from None
-        _check_consistency(data)
+        _check_redirect_required(data)
         return _metadata_values(data)
 
     return write_client(conn, client_id=client_id, if_match=if_match, change=merge, now=now)

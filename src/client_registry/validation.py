@@ -181,24 +181,15 @@ def default_response_modes(grants: set[str]) -> list[str]:
     return ["fragment"] if "implicit" in grants else []
 
 
-def consistency_errors(
-    *, redirect: list[str], grant_types: list[str], response_types: list[str]
-) -> list[tuple[str, str]]:
-    """Rules across fields, as (field, message) pairs."""
-    grants = set(grant_types)
-    errors = []
-    if grants & REDIRECT_GRANTS and not redirect:
-        errors.append(
-            ("redirect", "must not be empty when grantTypes has authorization_code or implicit")
-        )
-    for index, response_type in enumerate(response_types):
-        parts = set(response_type.split(" "))
-        if "code" in parts and "authorization_code" not in grants:
-            errors.append(
-                (f"responseTypes[{index}]", f"'{response_type}' needs the authorization_code grant")
-            )
-        if parts & {"token", "id_token"} and "implicit" not in grants:
-            errors.append(
-                (f"responseTypes[{index}]", f"'{response_type}' needs the implicit grant")
-            )
-    return errors
+def response_type_grant_error(response_type: str, grants: list[str]) -> str | None:
+    """Why a response type cannot be used with these grants, if it cannot."""
+    parts = set(response_type.split(" "))
+    if "code" in parts and "authorization_code" not in grants:
+        return f"'{response_type}' needs the authorization_code grant"
+    if parts & {"token", "id_token"} and "implicit" not in grants:
+        return f"'{response_type}' needs the implicit grant"
+    return None
+
+
+def missing_redirect(*, redirect: list[str], grant_types: list[str]) -> bool:
+    return bool(REDIRECT_GRANTS.intersection(grant_types)) and not redirect
