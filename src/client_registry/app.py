@@ -1,5 +1,6 @@
 """create_app(settings): the FastAPI application, built at start-up."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,8 +10,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from client_registry import docs, problems
+from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
-from client_registry.db import make_engine
+from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
 from client_registry.routes import clients, health
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
@@ -28,6 +30,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
+        # Waiting for a slot, rather than in the pool, keeps a busy pool from
+        # blocking the event loop.
+        app.state.connection_slots = asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW)
         yield
         app.state.engine.dispose()
 
@@ -43,8 +48,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.state.hasher = SecretHasher(settings)
     app.state.clock = clock
     problems.install(app)
-    app.add_middleware(problems.CrashGuard)
+    # Outermost last: errors anywhere inside become a bare 500 problem.
     app.add_middleware(BodyGuard)
+    app.add_middleware(AdminAuth)
+    app.add_middleware(problems.CrashGuard)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,39 +1,68 @@
-"""The admin bearer-token check, as FastAPI dependencies."""
+"""Admin access: every /v1 request needs a bearer token with the call's scope.
 
-from typing import Annotated
+A middleware rather than per-route dependencies: a route added under /v1
+is guarded without anyone remembering to, and the check costs one indexed
+lookup on the connection the request then uses."""
 
-from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from client_registry import repository
-from client_registry.dependencies import ConnectionDep
-from client_registry.problems import Forbidden, Unauthorized
+from client_registry.problems import Forbidden, Problem, Unauthorized, problem_response
 from client_registry.tokens import SCOPE_AUTHENTICATE, SCOPE_READ, SCOPE_WRITE, token_digest
 
-_bearer = HTTPBearer(auto_error=False, description="An admin token (`crat_...`)")
+GUARDED_PREFIX = "/v1/"
 
 
-def admin_scopes(
-    conn: ConnectionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> frozenset[str]:
-    """The scopes of the request's admin token; 401 without a valid one."""
-    if credentials is None:
-        raise Unauthorized("an admin bearer token is required")
-    row = repository.find_active_token(conn, digest=token_digest(credentials.credentials))
+def required_scope(method: str, path: str) -> str:
+    """GET reads, the authenticate call authenticates, anything else writes."""
+    if method in ("GET", "HEAD"):
+        return SCOPE_READ
+    if method == "POST" and path.endswith("/authenticate"):
+        return SCOPE_AUTHENTICATE
+    return SCOPE_WRITE
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if kind.lower() == "bearer" and token else None
+    return None
+
+
+class AdminAuth:
+    """Checks the token, then hands the request the connection it checked on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(GUARDED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        token = _bearer_token(scope)
+        async with state.connection_slots:
+            with state.engine.connect() as conn:
+                refusal = _refusal(conn, token, required_scope(scope["method"], scope["path"]))
+                if refusal is not None:
+                    response = problem_response(
+                        refusal.status, refusal.code, refusal.detail, headers=refusal.headers
+                    )
+                    await response(scope, receive, send)
+                    return
+                scope.setdefault("state", {})["connection"] = conn
+                await self.app(scope, receive, send)
+
+
+def _refusal(conn: Connection, token: str | None, scope_needed: str) -> Problem | None:
+    if token is None:
+        return Unauthorized("an admin bearer token is required")
+    row = repository.find_active_token(conn, digest=token_digest(token))
     if row is None:
-        raise Unauthorized("the bearer token is not valid")
-    return frozenset(row.scopes)
-
-
-def _require(scope: str) -> object:
-    def check(scopes: Annotated[frozenset[str], Depends(admin_scopes)]) -> None:
-        if scope not in scopes:
-            raise Forbidden(f"the token lacks the '{scope}' scope")
-
-    return Depends(check)
-
-
-AdminRead = Annotated[None, _require(SCOPE_READ)]
-AdminWrite = Annotated[None, _require(SCOPE_WRITE)]
-AdminAuthenticate = Annotated[None, _require(SCOPE_AUTHENTICATE)]
+        return Unauthorized("the bearer token is not valid")
+    if scope_needed not in row.scopes:
+        return Forbidden(f"the token lacks the '{scope_needed}' scope")
+    return None

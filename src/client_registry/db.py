@@ -48,14 +48,19 @@ def database_url(raw: str) -> URL:
     return url
 
 
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+
+
 def make_engine(raw_url: str) -> Engine:
     url = database_url(raw_url)
+    # hide_parameters keeps secret hashes out of error messages and logs.
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": 15}, **pool)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    # hide_parameters keeps secret hashes out of error messages and logs.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from client_registry.auth import GUARDED_PREFIX
 from client_registry.problems import PROBLEM_JSON
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
@@ -20,15 +21,25 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         document = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        for operations in document.get("paths", {}).values():
+        components = document.setdefault("components", {})
+        components["securitySchemes"] = {
+            "adminToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An admin token (`crat_...`) with the call's scope",
+            }
+        }
+        for path, operations in document.get("paths", {}).items():
             for operation in operations.values():
+                if path.startswith(GUARDED_PREFIX):
+                    operation["security"] = [{"adminToken": []}]
                 for status, answer in operation.get("responses", {}).items():
                     if status[0] in "45":
                         answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
                 body = operation.get("requestBody", {}).get("content", {})
                 if "application/merge-patch+json" in body:
                     body["application/json"] = body["application/merge-patch+json"]
-        schemas = document.get("components", {}).get("schemas", {})
+        schemas = components.get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = document

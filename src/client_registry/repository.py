@@ -4,7 +4,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, Text, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from client_registry.tables import AdminTokenRow, ClientRow
 
@@ -13,9 +25,39 @@ admin_tokens: Table = AdminTokenRow.__table__  # type: ignore[assignment]
 # A result row of any shape, read by column name.
 Record = Row[*tuple[Any, ...]]
 
+# The statements of every request are built once: building one costs more
+# than running it.
+_CLIENT_BY_ID = select(clients).where(clients.c.id == bindparam("client_id"))
+_DOCUMENT_BY_ID = select(clients.c.document, clients.c.revision).where(
+    clients.c.id == bindparam("client_id")
+)
+_CREDENTIALS_BY_ID = select(
+    clients.c.id,
+    clients.c.auth_methods,
+    clients.c.secret_hash,
+    clients.c.secret_generated,
+    clients.c.previous_secret_hash,
+    clients.c.previous_secret_generated,
+    clients.c.previous_secret_expires_at,
+    clients.c.document,
+).where(clients.c.id == bindparam("client_id"))
+_ACTIVE_TOKEN = select(admin_tokens.c.id, admin_tokens.c.scopes).where(
+    admin_tokens.c.digest == bindparam("digest"), admin_tokens.c.revoked_at.is_(None)
+)
+
 
 def get_client(conn: Connection, *, client_id: str) -> Record | None:
-    return conn.execute(select(clients).where(clients.c.id == client_id)).one_or_none()
+    return conn.execute(_CLIENT_BY_ID, {"client_id": client_id}).one_or_none()
+
+
+def get_document(conn: Connection, *, client_id: str) -> Record | None:
+    """What a read sends: the serialized client and its revision."""
+    return conn.execute(_DOCUMENT_BY_ID, {"client_id": client_id}).one_or_none()
+
+
+def get_credentials(conn: Connection, *, client_id: str) -> Record | None:
+    """What authentication needs: the secrets, the allowed methods, the document."""
+    return conn.execute(_CREDENTIALS_BY_ID, {"client_id": client_id}).one_or_none()
 
 
 def insert_client(conn: Connection, *, values: dict[str, Any]) -> None:
@@ -62,8 +104,8 @@ def list_clients(
     scope: str | None = None,
     first_party: bool | None = None,
 ) -> Sequence[Record]:
-    """Clients in creation order after a keyset position."""
-    statement = select(clients).where(clients.c.seq > after_seq)
+    """Serialized clients in creation order after a keyset position."""
+    statement = select(clients.c.seq, clients.c.document).where(clients.c.seq > after_seq)
     if name is not None:
         pattern = f"%{_like_escape(name.casefold())}%"
         statement = statement.where(clients.c.name_folded.like(pattern, escape="\\"))
@@ -93,11 +135,7 @@ def insert_token(
 
 
 def find_active_token(conn: Connection, *, digest: str) -> Record | None:
-    return conn.execute(
-        select(admin_tokens.c.id, admin_tokens.c.scopes).where(
-            admin_tokens.c.digest == digest, admin_tokens.c.revoked_at.is_(None)
-        )
-    ).one_or_none()
+    return conn.execute(_ACTIVE_TOKEN, {"digest": digest}).one_or_none()
 
 
 def list_tokens(conn: Connection) -> Sequence[Record]:

@@ -1,5 +1,6 @@
 """Pydantic shapes of the HTTP API: one per operation, strict, camelCase."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -175,6 +176,12 @@ class ClientRead(ApiModel):
     updated_at: datetime
     secret_created_at: datetime
     previous_secret_expires_at: datetime | None
+
+
+def client_document(columns: Mapping[str, Any]) -> str:
+    """The JSON of ClientRead for a client's stored columns."""
+    fields: dict[str, Any] = {name: columns.get(name) for name in ClientRead.model_fields}
+    return ClientRead.model_construct(**fields).model_dump_json(by_alias=True)
 
 
 class ClientWithSecret(ClientRead):

@@ -20,7 +20,13 @@ from client_registry.problems import (
     pydantic_problem,
 )
 from client_registry.repository import Record
-from client_registry.schemas import ClientCreate, ClientMetadata, ClientPatch, ClientReplace
+from client_registry.schemas import (
+    ClientCreate,
+    ClientMetadata,
+    ClientPatch,
+    ClientReplace,
+    client_document,
+)
 from client_registry.secrets import SecretHasher, generate_secret
 
 Clock = Callable[[], datetime]
@@ -45,10 +51,14 @@ def _metadata_values(data: ClientMetadata) -> dict[str, Any]:
     return values
 
 
+def _not_found(client_id: str) -> NotFound:
+    return NotFound(f"no client with id '{client_id}'")
+
+
 def existing_client(conn: Connection, client_id: str) -> Record:
     row = repository.get_client(conn, client_id=client_id)
     if row is None:
-        raise NotFound(f"no client with id '{client_id}'")
+        raise _not_found(client_id)
     return row
 
 
@@ -58,7 +68,11 @@ def _check_path_id(data: ClientReplace | ClientPatch, client_id: str) -> None:
 
 
 def get_client(conn: Connection, *, client_id: str) -> Record:
-    return existing_client(conn, client_id)
+    """The client's document and revision."""
+    row = repository.get_document(conn, client_id=client_id)
+    if row is None:
+        raise _not_found(client_id)
+    return row
 
 
 def create_client(
@@ -75,20 +89,18 @@ def create_client(
     secret_hash = hasher.hash(secret, generated=data.secret is None)
     client_id = data.id if data.id is not None else str(uuid.uuid4())
     at = now()
+    values = {
+        "id": client_id,
+        **_metadata_values(data),
+        "secret_hash": secret_hash,
+        "secret_generated": data.secret is None,
+        "secret_created_at": at,
+        "created_at": at,
+        "updated_at": at,
+        "revision": _new_revision(),
+    }
     try:
-        repository.insert_client(
-            conn,
-            values={
-                "id": client_id,
-                **_metadata_values(data),
-                "secret_hash": secret_hash,
-                "secret_generated": data.secret is None,
-                "secret_created_at": at,
-                "created_at": at,
-                "updated_at": at,
-                "revision": _new_revision(),
-            },
-        )
+        repository.insert_client(conn, values={**values, "document": client_document(values)})
     except IntegrityError:
         conn.rollback()
         raise Conflict(f"a client with id '{client_id}' exists") from None
@@ -114,6 +126,7 @@ def write_client(
         if not if_match_passes(if_match, row.revision):
             raise PreconditionFailed("the client has changed since the given ETag")
         values = {**change(row), "updated_at": now(), "revision": _new_revision()}
+        values["document"] = client_document({**row._mapping, **values})
         if repository.update_client(
             conn, client_id=client_id, revision=row.revision, values=values
         ):
@@ -170,7 +183,7 @@ def delete_client(conn: Connection, *, client_id: str, if_match: str | None) -> 
         conn.rollback()
         if if_match is not None:
             raise PreconditionFailed("the client has changed since the given ETag")
-        raise NotFound(f"no client with id '{client_id}'")
+        raise _not_found(client_id)
     conn.commit()
 
 

@@ -38,6 +38,9 @@ class ClientRow(Base):
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The client as the API shows it, serialized once per change so reads
+    # send it as it is.
+    document: Mapped[str] = mapped_column(Text)
     # A fresh random value on every change: the ETag, and the compare-and-set
     # guard that keeps concurrent writers from losing each other's updates.
     revision: Mapped[str] = mapped_column(String(32))

