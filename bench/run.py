@@ -1,0 +1,262 @@
+"""Load on the hot path, measured side by side with the framework's ceiling.
+
+Starts `client-registry serve` (one worker, 127.0.0.1) on a fresh SQLite file
+(and on a fresh PostgreSQL schema when CLIENT_REGISTRY_BENCH_POSTGRES_URL is
+set), seeds clients, drives each call with wrk, and prints requests/s, p50
+and p99 latency, the ratio to the reference app run with the same server
+options, and the server's peak RSS.
+
+Run: python bench/run.py [--clients 1000] [--duration 10]
+"""
+
+import argparse
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from client_registry.db import database_url, make_engine
+from client_registry.migrate import upgrade_to_head
+from client_registry.pagination import encode_cursor
+from client_registry.schemas import ClientCreate
+from client_registry.secrets import SecretHasher
+from client_registry.service import create_client
+from client_registry.settings import Settings
+from client_registry.tokens import ALL_SCOPES, create_token
+
+HERE = Path(__file__).resolve().parent
+CLI = Path(sys.executable).parent / "client-registry"
+CONNECTIONS = 16
+SAMPLE = 1000  # clients the load cycles through
+
+
+@dataclass
+class Figures:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(
+    command: list[str], env: dict[str, str], probe: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(probe, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{command[0]} did not start")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _lua(requests: list[tuple[str, str, str | None]], token: str) -> str:
+    """A wrk script cycling through (method, path, body) requests."""
+
+    def quote(value: str | None) -> str:
+        if value is None:
+            return "nil"
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rows = ",\n".join(f"{{{quote(m)}, {quote(p)}, {quote(b)}}}" for m, p, b in requests)
+    return f"""
+local requests = {{
+{rows}
+}}
+local i = 0
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i % #requests + 1
+  local r = requests[i]
+  return wrk.format(r[1], r[2], nil, r[3])
+end
+"""
+
+
+def _create_lua(token: str) -> str:
+    """Each wrk thread creates clients with ids of its own."""
+    run = secrets.token_hex(4)
+    return f"""
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tag", "{run}-" .. threads)
+end
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{{"id": "bench-' .. tag .. '-' .. n .. '", "name": "created by wrk", ' ..
+    '"redirect": ["https://app.example.com/callback"]}}'
+  return wrk.format("POST", "/v1/clients", nil, body)
+end
+"""
+
+
+def _to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk(url: str, script: str | None, duration: int) -> Figures:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        if script is not None:
+            lua.write(script)
+            lua.flush()
+            command[1:1] = ["-s", lua.name]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _to_ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _to_ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Figures(rps, p50, p99, int(errors.group(1)) if errors else 0)
+
+
+def seed(url: str, count: int) -> tuple[list[tuple[str, str]], str, int]:
+    """Migrate, create `count` clients and a token; returns a sample of
+    (id, secret), the token and the last client's sequence."""
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    settings = Settings()
+    hasher = SecretHasher(settings)
+    sample: list[tuple[str, str]] = []
+    with engine.connect() as conn:
+        token = create_token(conn, name="bench", scopes=ALL_SCOPES)
+        for index in range(count):
+            data = ClientCreate.model_validate(
+                {
+                    "name": f"Benchmark client {index:06d}",
+                    "redirect": ["https://app.example.com/callback"],
+                    "grantTypes": ["authorization_code", "refresh_token"],
+                }
+            )
+            row, secret = create_client(
+                conn, data=data, hasher=hasher, secret_prefix=settings.secret_prefix, now=_now
+            )
+            if index % max(1, count // SAMPLE) == 0:
+                sample.append((row.id, secret))
+        last_seq = row.seq
+    engine.dispose()
+    return sample[:SAMPLE], token, last_seq
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_engine(name: str, url: str, count: int, duration: int) -> None:
+    started = time.monotonic()
+    sample, token, last_seq = seed(url, count)
+    print(f"\n[{name}, {count} clients] seeded in {time.monotonic() - started:.1f}s", flush=True)
+    env = {**os.environ, "CLIENT_REGISTRY_DATABASE_URL": url}
+    port, ref_port = _free_port(), _free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1"]
+    reference_url = f"http://127.0.0.1:{ref_port}/v1/clients/x"
+    with _server([*uvicorn, "--port", str(ref_port), "--log-level", "warning"], env, reference_url):
+        reference = wrk(reference_url, None, duration)
+    serve = [str(CLI), "serve", "--port", str(port), "--workers", "1"]
+    base = f"http://127.0.0.1:{port}"
+    deep = encode_cursor(max(0, last_seq - 100))
+    scenarios = {
+        "get by id": _lua([("GET", f"/v1/clients/{i}", None) for i, _ in sample], token),
+        "authenticate": _lua(
+            [
+                (
+                    "POST",
+                    f"/v1/clients/{i}/authenticate",
+                    f'{{"secret": "{s}", "method": "client_secret_basic"}}',
+                )
+                for i, s in sample
+            ],
+            token,
+        ),
+        "list first page": _lua([("GET", "/v1/clients?limit=50", None)], token),
+        "list deep page": _lua([("GET", f"/v1/clients?limit=50&cursor={deep}", None)], token),
+        "create": _create_lua(token),
+    }
+    env["CLIENT_REGISTRY_LOG_LEVEL"] = "warning"
+    results = {"reference": reference}
+    with _server(serve, env, f"{base}/healthz") as process:
+        for scenario, script in scenarios.items():
+            results[scenario] = wrk(base, script, duration)
+        rss = _peak_rss_mb(process.pid)
+    print(f"{'call':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>7}{'non-2xx':>9}")
+    for scenario, figures in results.items():
+        ratio = figures.rps / reference.rps
+        print(
+            f"{scenario:<18}{figures.rps:>9.0f}{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}"
+            f"{ratio:>7.2f}{figures.errors:>9}"
+        )
+    print(f"server peak RSS: {rss:.0f} MB")
+
+
+@contextmanager
+def _postgres_schema(raw_url: str) -> Iterator[str]:
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(database_url(raw_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = database_url(raw_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per call")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        run_engine("sqlite", f"sqlite:///{folder}/bench.db", args.clients, args.duration)
+    postgres = os.environ.get("CLIENT_REGISTRY_BENCH_POSTGRES_URL")
+    if postgres:
+        with _postgres_schema(postgres) as url:
+            run_engine("postgresql", url, args.clients, args.duration)
+
+
+if __name__ == "__main__":
+    main()
