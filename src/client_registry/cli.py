@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+# The scopes of tokens.ALL_SCOPES, spelled here so argument parsing imports
+# nothing heavy.
 SCOPES = ("clients:read", "clients:write", "clients:authenticate")
 
 

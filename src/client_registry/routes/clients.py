@@ -52,7 +52,7 @@ def _client(row: Record, *, status: int = 200, secret: str | None = None) -> Res
     """The stored document as it is, with the secret added when one is shown."""
     body = row.document
     if secret is not None:
-        body = json.dumps({**json.loads(body), "secret": secret})
+        body = json.dumps({**json.loads(body), "secret": secret}, separators=(",", ":"))
     headers = {"ETag": etag(row.revision)}
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
