@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from client_registry import repository
-from client_registry.problems import Forbidden, Problem, Unauthorized, problem_response
+from client_registry.problems import Forbidden, Problem, Unauthorized
 from client_registry.tokens import SCOPE_AUTHENTICATE, SCOPE_READ, SCOPE_WRITE, token_digest
 
 GUARDED_PREFIX = "/v1/"
@@ -48,10 +48,7 @@ class AdminAuth:
             with state.engine.connect() as conn:
                 refusal = _refusal(conn, token, required_scope(scope["method"], scope["path"]))
                 if refusal is not None:
-                    response = problem_response(
-                        refusal.status, refusal.code, refusal.detail, headers=refusal.headers
-                    )
-                    await response(scope, receive, send)
+                    await refusal.response()(scope, receive, send)
                     return
                 scope.setdefault("state", {})["connection"] = conn
                 await self.app(scope, receive, send)

@@ -2,9 +2,10 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from client_registry.problems import problem_response
+from client_registry.problems import PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 64 * 1024
+_TOO_LARGE = f"the body exceeds {MAX_BODY_BYTES // 1024} KiB"
 _BODY_METHODS = {
     "POST": ("application/json",),
     "PUT": ("application/json",),
@@ -28,7 +29,7 @@ class BodyGuard:
         }
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await _refuse(scope, receive, send, 413, "payload_too_large", _TOO_LARGE)
+            await PayloadTooLarge(_TOO_LARGE).response()(scope, receive, send)
             return
         body = b""
         more = True
@@ -39,17 +40,14 @@ class BodyGuard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > MAX_BODY_BYTES:
-                await _refuse(scope, receive, send, 413, "payload_too_large", _TOO_LARGE)
+                await PayloadTooLarge(_TOO_LARGE).response()(scope, receive, send)
                 return
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and media_type not in accepted:
             detail = f"the body must be sent as {' or '.join(accepted)}"
-            await _refuse(scope, receive, send, 415, "unsupported_media_type", detail)
+            await UnsupportedMediaType(detail).response()(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
-
-
-_TOO_LARGE = f"the body exceeds {MAX_BODY_BYTES // 1024} KiB"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -64,9 +62,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
-
-
-async def _refuse(
-    scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: str
-) -> None:
-    await problem_response(status, code, detail)(scope, receive, send)

@@ -32,6 +32,11 @@ class Problem(Exception):
         self.errors = list(errors) if errors is not None else None
         self.headers = headers
 
+    def response(self) -> JSONResponse:
+        return problem_response(
+            self.status, self.code, self.detail, errors=self.errors, headers=self.headers
+        )
+
 
 class BadRequest(Problem):
     status, code = 400, "malformed_request"
@@ -193,9 +198,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers
-        )
+        return exc.response()
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
