@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from client_registry.app import create_app
 from client_registry.db import database_url, make_engine
@@ -61,14 +61,24 @@ def database(
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
         yield from _migrated(url)
         return
+    with postgres_schema("test") as url:
+        yield from _migrated(url)
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL schema of its own, dropped afterwards.
+
+    The URL keeps the driver of CLIENT_REGISTRY_TEST_POSTGRES_URL as written,
+    so a plain postgresql:// URL is tested as users give it."""
     assert POSTGRES_URL is not None
-    schema = f"test_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     admin = create_engine(database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = database_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield from _migrated(url.render_as_string(hide_password=False))
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -90,7 +100,7 @@ def engine(database: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -133,7 +143,7 @@ def settings_for(database: str, **overrides: object) -> Settings:
 @contextmanager
 def running_server(settings: Settings, clock: FakeClock) -> Iterator[str]:
     """Serve create_app(settings) with uvicorn on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning"
     )

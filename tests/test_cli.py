@@ -8,8 +8,6 @@ reached through a plain `postgresql://` URL (the service picks its driver).
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +18,18 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect, text
 
-from client_registry.db import database_url, make_engine
+from client_registry.db import make_engine
 from client_registry.migrate import alembic_config
-from conftest import ENGINES, POSTGRES_URL, FakeClock, running_server, settings_for
+from conftest import (
+    ENGINES,
+    FakeClock,
+    free_port,
+    postgres_schema,
+    running_server,
+    settings_for,
+)
 
 CLI = Path(sys.executable).parent / "client-registry"
 TIMEOUT = 60
@@ -90,18 +95,8 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         yield Database(_sqlite_url(tmp_path), tmp_path)
         return
-    assert POSTGRES_URL is not None
-    schema = f"test_cli_{secrets.token_hex(6)}"
-    admin = create_engine(database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield Database(url.render_as_string(hide_password=False), tmp_path)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("test_cli") as url:
+        yield Database(url, tmp_path)
 
 
 @pytest.fixture
@@ -351,13 +346,6 @@ def test_openapi_needs_no_database(tmp_path):
 # -- serve --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Served:
     def __init__(self, url: str, stdout: Path, stderr: Path) -> None:
         self.url = url
@@ -376,7 +364,7 @@ class Served:
 @contextmanager
 def serving(url: str, workdir: Path, run: str) -> Iterator[Served]:
     """`client-registry serve` on a free loopback port, stopped on exit."""
-    port = _free_port()
+    port = free_port()
     stdout = workdir / f"{run}.out"
     stderr = workdir / f"{run}.err"
     with stdout.open("w") as out, stderr.open("w") as err:
