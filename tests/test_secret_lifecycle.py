@@ -289,6 +289,25 @@ def test_rotate_with_a_grace_period_keeps_the_old_secret_for_it(
     assert not works(api, client_id, old)
 
 
+def test_an_expired_previous_secret_is_forgotten_but_its_expiry_stays_on_show(
+    service: Service, api: httpx.Client, issued: list[str]
+) -> None:
+    client_id, old = created(api, issued)
+    new = rotated_secret(api, client_id, issued, {"gracePeriodSeconds": 60})
+    before = read(api, client_id)
+    assert stored(service, client_id).previous_secret_hash is not None
+
+    service.clock.advance(61)
+    assert works(api, client_id, new)
+    row = stored(service, client_id)
+    assert row.previous_secret_hash is None
+    assert row.previous_secret_generated is None
+    after = read(api, client_id)
+    assert after.json() == before.json()
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert not works(api, client_id, old)
+
+
 def test_rotations_keep_at_most_two_secrets(api: httpx.Client, issued: list[str]) -> None:
     client_id, first = created(api, issued)
     second = rotated_secret(api, client_id, issued, {"gracePeriodSeconds": 3600})

@@ -13,6 +13,7 @@ from client_registry import docs, problems
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
+from client_registry.hot_reads import open_hot_reads
 from client_registry.routes import clients, health
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
@@ -30,10 +31,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
-        # Waiting for a slot, rather than in the pool, keeps a busy pool from
-        # blocking the event loop.
         app.state.connection_slots = asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW)
+        app.state.hot_reads = await open_hot_reads(app.state.engine)
         yield
+        await app.state.hot_reads.close()
         app.state.engine.dispose()
 
     app = FastAPI(

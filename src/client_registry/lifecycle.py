@@ -1,19 +1,23 @@
 """The secret lifecycle: rotation with a grace period, and authentication."""
 
+import logging
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from client_registry import repository
+from client_registry.hot_reads import Credentials, HotReads
 from client_registry.problems import InvalidClient
 from client_registry.repository import Record
 from client_registry.schemas import RotateSecret
 from client_registry.secrets import SecretHasher, generate_secret
 from client_registry.service import Clock, write_client
 
+logger = logging.getLogger(__name__)
 # One answer for every failure, so a caller learns nothing about which it was.
 _FAILED = "client authentication failed"
 
@@ -51,63 +55,83 @@ def rotate_secret(
     return row, secret
 
 
+class _Verdict(NamedTuple):
+    passed: bool
+    drop_previous: bool  # the previous secret has expired: forget its hash
+    upgrade: tuple[str, str] | None = None  # (stored hash, its stronger hash)
+
+
 async def authenticate_client(
-    conn: Connection,
+    reads: HotReads,
+    engine: Engine,
     *,
     client_id: str,
     secret: str,
     method: str,
     hasher: SecretHasher,
     now: Clock,
-) -> Record:
-    """The client when the secret is its current one or an unexpired previous
-    one and the method is allowed; otherwise the same 401 for every cause.
+) -> str:
+    """The client's document when the secret is its current one or an
+    unexpired previous one and the method is allowed; otherwise the same 401
+    for every cause.
 
     Generated secrets verify in microseconds, on the event loop; a given
     secret's password-grade hash takes long enough to need a thread."""
-    row = repository.get_credentials(conn, client_id=client_id)
+    row = await reads.credentials(client_id)
     if row is None:
         hasher.verify_dummy(secret)  # an unknown client costs what a wrong secret does
         raise InvalidClient(_FAILED)
-    check = partial(_check, conn, row, secret, method, hasher=hasher, now=now)
+    check = partial(_check, row, secret, method, hasher=hasher, now=now)
     if row.secret_generated and row.previous_secret_generated is not False:
-        return check()
-    return await run_in_threadpool(check)
+        verdict = check()
+    else:
+        verdict = await run_in_threadpool(check)
+    if verdict.drop_previous or verdict.upgrade:
+        await run_in_threadpool(_keep_hashes_current, engine, row, verdict)
+    if not verdict.passed:
+        raise InvalidClient(_FAILED)
+    return row.document
 
 
 def _check(
-    conn: Connection, row: Record, secret: str, method: str, *, hasher: SecretHasher, now: Clock
-) -> Record:
-    matched = _matching_hash(conn, row, secret, hasher=hasher, now=now)
-    # A public client ("none") has no secret to check; it never passes here.
-    allowed = method in row.auth_methods and "none" not in row.auth_methods
-    if matched is None or not allowed:
-        conn.commit()  # keeps the clean-up of an expired previous secret
-        raise InvalidClient(_FAILED)
-    previous = matched == "previous"
-    stored_hash = row.previous_secret_hash if previous else row.secret_hash
-    generated = row.previous_secret_generated if previous else row.secret_generated
-    if hasher.needs_update(stored_hash, generated=bool(generated)):
-        repository.replace_secret_hash(
-            conn,
-            client_id=row.id,
-            previous=previous,
-            old_hash=stored_hash,
-            new_hash=hasher.hash(secret, generated=bool(generated)),
-        )
-    conn.commit()
-    return row
-
-
-def _matching_hash(
-    conn: Connection, row: Record, secret: str, *, hasher: SecretHasher, now: Clock
-) -> str | None:
-    """Which stored secret matches: "current", "previous" or None."""
+    row: Credentials, secret: str, method: str, *, hasher: SecretHasher, now: Clock
+) -> _Verdict:
+    previous_hash = row.previous_secret_hash
+    expires_at = row.previous_secret_expires_at
+    expired = previous_hash is not None and (expires_at is None or expires_at <= now())
     if hasher.verify(secret, row.secret_hash):
-        return "current"
-    if row.previous_secret_hash is None:
-        return None
-    if row.previous_secret_expires_at is None or row.previous_secret_expires_at <= now():
-        repository.drop_previous_secret(conn, client_id=row.id, old_hash=row.previous_secret_hash)
-        return None
-    return "previous" if hasher.verify(secret, row.previous_secret_hash) else None
+        stored_hash, generated = row.secret_hash, row.secret_generated
+    elif previous_hash is not None and not expired and hasher.verify(secret, previous_hash):
+        stored_hash, generated = previous_hash, bool(row.previous_secret_generated)
+    else:
+        return _Verdict(passed=False, drop_previous=expired)
+    # A public client ("none") has no secret to check; it never passes here.
+    if method not in row.auth_methods or "none" in row.auth_methods:
+        return _Verdict(passed=False, drop_previous=expired)
+    upgrade = None
+    if hasher.needs_update(stored_hash, generated=generated):
+        upgrade = (stored_hash, hasher.hash(secret, generated=generated))
+    return _Verdict(passed=True, drop_previous=expired, upgrade=upgrade)
+
+
+def _keep_hashes_current(engine: Engine, row: Credentials, verdict: _Verdict) -> None:
+    """Forget an expired previous secret and store a stronger hash of the one
+    that matched. Upkeep, not the answer: when the database refuses the
+    write (a read-only replica, a lock), the caller still gets its verdict."""
+    try:
+        with engine.begin() as conn:
+            if verdict.drop_previous and row.previous_secret_hash is not None:
+                repository.drop_previous_secret(
+                    conn, client_id=row.id, old_hash=row.previous_secret_hash
+                )
+            if verdict.upgrade is not None:
+                old_hash, new_hash = verdict.upgrade
+                repository.replace_secret_hash(
+                    conn,
+                    client_id=row.id,
+                    previous=old_hash == row.previous_secret_hash,
+                    old_hash=old_hash,
+                    new_hash=new_hash,
+                )
+    except SQLAlchemyError as error:
+        logger.warning("could not update the stored secret hashes: %s", type(error).__name__)

@@ -25,13 +25,13 @@ admin_tokens: Table = AdminTokenRow.__table__  # type: ignore[assignment]
 # A result row of any shape, read by column name.
 Record = Row[*tuple[Any, ...]]
 
-# The statements of every request are built once: building one costs more
-# than running it.
+# Built once: building a statement costs more than running it. The last three
+# are the hot reads, which hot_reads.py runs on the bare driver.
 _CLIENT_BY_ID = select(clients).where(clients.c.id == bindparam("client_id"))
-_DOCUMENT_BY_ID = select(clients.c.document, clients.c.revision).where(
+DOCUMENT_BY_ID = select(clients.c.document, clients.c.revision).where(
     clients.c.id == bindparam("client_id")
 )
-_CREDENTIALS_BY_ID = select(
+CREDENTIALS_BY_ID = select(
     clients.c.id,
     clients.c.auth_methods,
     clients.c.secret_hash,
@@ -41,23 +41,13 @@ _CREDENTIALS_BY_ID = select(
     clients.c.previous_secret_expires_at,
     clients.c.document,
 ).where(clients.c.id == bindparam("client_id"))
-_ACTIVE_TOKEN = select(admin_tokens.c.id, admin_tokens.c.scopes).where(
+ACTIVE_TOKEN = select(admin_tokens.c.scopes).where(
     admin_tokens.c.digest == bindparam("digest"), admin_tokens.c.revoked_at.is_(None)
 )
 
 
 def get_client(conn: Connection, *, client_id: str) -> Record | None:
     return conn.execute(_CLIENT_BY_ID, {"client_id": client_id}).one_or_none()
-
-
-def get_document(conn: Connection, *, client_id: str) -> Record | None:
-    """What a read sends: the serialized client and its revision."""
-    return conn.execute(_DOCUMENT_BY_ID, {"client_id": client_id}).one_or_none()
-
-
-def get_credentials(conn: Connection, *, client_id: str) -> Record | None:
-    """What authentication needs: the secrets, the allowed methods, the document."""
-    return conn.execute(_CREDENTIALS_BY_ID, {"client_id": client_id}).one_or_none()
 
 
 def insert_client(conn: Connection, *, values: dict[str, Any]) -> None:
@@ -132,10 +122,6 @@ def insert_token(
             id=token_id, name=name, digest=digest, scopes=scopes, created_at=created_at
         )
     )
-
-
-def find_active_token(conn: Connection, *, digest: str) -> Record | None:
-    return conn.execute(_ACTIVE_TOKEN, {"digest": digest}).one_or_none()
 
 
 def list_tokens(conn: Connection) -> Sequence[Record]:

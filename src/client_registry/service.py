@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from client_registry import repository, validation
 from client_registry.etags import if_match_passes
+from client_registry.hot_reads import Document, HotReads
 from client_registry.pagination import decode_cursor, encode_cursor
 from client_registry.problems import (
     Conflict,
@@ -67,12 +68,11 @@ def _check_path_id(data: ClientReplace | ClientPatch, client_id: str) -> None:
         raise invalid_client_fields([("id", "must equal the id in the path; ids cannot change")])
 
 
-def get_client(conn: Connection, *, client_id: str) -> Record:
-    """The client's document and revision."""
-    row = repository.get_document(conn, client_id=client_id)
-    if row is None:
+async def get_client(reads: HotReads, *, client_id: str) -> Document:
+    found = await reads.document(client_id)
+    if found is None:
         raise _not_found(client_id)
-    return row
+    return found
 
 
 def create_client(

@@ -7,8 +7,16 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
 from client_registry import lifecycle, service, validation
-from client_registry.dependencies import ClockDep, ConnectionDep, HasherDep, SettingsDep
+from client_registry.dependencies import (
+    ClockDep,
+    ConnectionDep,
+    EngineDep,
+    HasherDep,
+    HotReadsDep,
+    SettingsDep,
+)
 from client_registry.etags import etag, if_none_match_hits
+from client_registry.hot_reads import Document
 from client_registry.repository import Record
 from client_registry.schemas import (
     AuthenticateClient,
@@ -48,7 +56,7 @@ _STALE: Responses = {412: _problem("If-Match does not match the current ETag")}
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
 
-def _client(row: Record, *, status: int = 200, secret: str | None = None) -> Response:
+def _client(row: Record | Document, *, status: int = 200, secret: str | None = None) -> Response:
     """The stored document as it is, with the secret added when one is shown."""
     body = row.document
     if secret is not None:
@@ -128,11 +136,11 @@ async def list_clients(
 )
 async def get_client(
     client_id: str,
-    conn: ConnectionDep,
+    reads: HotReadsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Read one client; its secret is never shown."""
-    row = service.get_client(conn, client_id=client_id)
+    row = await service.get_client(reads, client_id=client_id)
     if if_none_match_hits(if_none_match, row.revision):
         return Response(status_code=304, headers={"ETag": etag(row.revision)})
     return _client(row)
@@ -229,18 +237,20 @@ def rotate_client_secret(
 async def authenticate_client(
     client_id: str,
     body: AuthenticateClient,
-    conn: ConnectionDep,
+    reads: HotReadsDep,
+    engine: EngineDep,
     hasher: HasherDep,
     clock: ClockDep,
 ) -> Response:
     """Check a client's secret for the authorization server; every failure is
     the same 401 invalid_client."""
-    row = await lifecycle.authenticate_client(
-        conn,
+    document = await lifecycle.authenticate_client(
+        reads,
+        engine,
         client_id=client_id,
         secret=body.secret,
         method=body.method,
         hasher=hasher,
         now=clock,
     )
-    return Response(row.document, media_type="application/json")
+    return Response(document, media_type="application/json")

@@ -1,0 +1,156 @@
+"""The reads of every authorization-server call, on the bare database driver:
+the admin-token check, a client's document and its credentials.
+
+SQLAlchemy's execute costs several times the query itself, and blocking
+PostgreSQL round trips would stall the event loop, so these three run on
+sqlite3 (one connection; a local read takes microseconds) or on an asyncpg
+pool. Their SQL is compiled once from the repository's statements."""
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Engine, Select
+from sqlalchemy.engine import URL, Dialect
+
+from client_registry import repository
+from client_registry.db import POOL_SIZE
+
+
+class Document(NamedTuple):
+    """What a read sends: the serialized client and its revision."""
+
+    document: str
+    revision: str
+
+
+class Credentials(NamedTuple):
+    """What authentication needs: the secrets, the allowed methods, the document."""
+
+    id: str
+    auth_methods: list[str]
+    secret_hash: str
+    secret_generated: bool
+    previous_secret_hash: str | None
+    previous_secret_generated: bool | None
+    previous_secret_expires_at: datetime | None
+    document: str
+
+
+class HotReads(Protocol):
+    async def token_scopes(self, digest: str) -> list[str] | None:
+        """The scopes of the active token with this digest; None when there is none."""
+
+    async def document(self, client_id: str) -> Document | None: ...
+
+    async def credentials(self, client_id: str) -> Credentials | None: ...
+
+    async def close(self) -> None: ...
+
+
+def _sql(statement: Select[Any], dialect: Dialect) -> str:
+    return str(statement.compile(dialect=dialect))
+
+
+def _credentials(row: Any, expires_at: datetime | None) -> Credentials:
+    values = list(row)
+    values[1] = json.loads(values[1])
+    values[6] = expires_at
+    return Credentials(*values)
+
+
+class SqliteReads:
+    """Reads on one sqlite3 connection held from the engine's pool, so it has
+    the engine's PRAGMAs. The event loop runs one read at a time, and each
+    SELECT sees the last commit (WAL, no open transaction)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._pooled = engine.raw_connection()
+        driver = self._pooled.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        self._db = driver
+        self._token_sql = _sql(repository.ACTIVE_TOKEN, engine.dialect)
+        self._document_sql = _sql(repository.DOCUMENT_BY_ID, engine.dialect)
+        self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, engine.dialect)
+
+    def _row(self, sql: str, value: str) -> Any:
+        return self._db.execute(sql, (value,)).fetchone()
+
+    async def token_scopes(self, digest: str) -> list[str] | None:
+        row = self._row(self._token_sql, digest)
+        return None if row is None else list(json.loads(row[0]))
+
+    async def document(self, client_id: str) -> Document | None:
+        row = self._row(self._document_sql, client_id)
+        return None if row is None else Document(*row)
+
+    async def credentials(self, client_id: str) -> Credentials | None:
+        row = self._row(self._credentials_sql, client_id)
+        if row is None:
+            return None
+        # SQLite keeps timestamps as naive UTC text.
+        expires = row[6] and datetime.fromisoformat(row[6]).replace(tzinfo=UTC)
+        return _credentials(row, expires)
+
+    async def close(self) -> None:
+        self._pooled.close()
+
+
+class PostgresReads:
+    """Reads on an asyncpg pool: awaited round trips, one per read (asyncpg
+    prepares each statement once per connection)."""
+
+    def __init__(self, pool: Any) -> None:
+        from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+        self._pool = pool
+        asyncpg_dialect = dialect()  # type: ignore[no-untyped-call]
+        self._token_sql = _sql(repository.ACTIVE_TOKEN, asyncpg_dialect)
+        self._document_sql = _sql(repository.DOCUMENT_BY_ID, asyncpg_dialect)
+        self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, asyncpg_dialect)
+
+    @classmethod
+    async def open(cls, url: URL) -> "PostgresReads":
+        import asyncpg
+
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # These connections only ever run single SELECTs, so there is no
+        # session state to reset when one returns to the pool.
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE, reset=_keep)
+        return cls(pool)
+
+    async def _row(self, sql: str, value: str) -> Any:
+        import asyncpg
+
+        try:
+            return await self._pool.fetchrow(sql, value)
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+            # A connection the server dropped (a restart, an idle timeout) is
+            # replaced on the next acquire; a read is safe to run again.
+            return await self._pool.fetchrow(sql, value)
+
+    async def token_scopes(self, digest: str) -> list[str] | None:
+        row = await self._row(self._token_sql, digest)
+        return None if row is None else list(json.loads(row[0]))
+
+    async def document(self, client_id: str) -> Document | None:
+        row = await self._row(self._document_sql, client_id)
+        return None if row is None else Document(*row)
+
+    async def credentials(self, client_id: str) -> Credentials | None:
+        row = await self._row(self._credentials_sql, client_id)
+        return None if row is None else _credentials(row, row[6])
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def _keep(_connection: Any) -> None:
+    return None
+
+
+async def open_hot_reads(engine: Engine) -> HotReads:
+    if engine.dialect.name == "sqlite":
+        return SqliteReads(engine)
+    return await PostgresReads.open(engine.url)
