@@ -11,7 +11,9 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
+import asyncpg
 from sqlalchemy import Engine, Select
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, Dialect
 
 from client_registry import repository
@@ -75,7 +77,10 @@ class SqliteReads:
         self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, engine.dialect)
 
     def _row(self, sql: str, value: str) -> Any:
-        return self._db.execute(sql, (value,)).fetchone()
+        # Fetching to the end finishes the statement, which ends its read
+        # transaction: the next read sees the newest commit.
+        rows = self._db.execute(sql, (value,)).fetchall()
+        return rows[0] if rows else None
 
     async def token_scopes(self, digest: str) -> list[str] | None:
         row = self._row(self._token_sql, digest)
@@ -97,23 +102,30 @@ class SqliteReads:
         self._pooled.close()
 
 
+# How asyncpg reports a connection the server closed; between two queries it
+# shows up as an InternalClientError (the protocol meets an unexpected state).
+_DROPPED_CONNECTION = (
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    OSError,
+)
+
+
 class PostgresReads:
     """Reads on an asyncpg pool: awaited round trips, one per read (asyncpg
     prepares each statement once per connection)."""
 
     def __init__(self, pool: Any) -> None:
-        from sqlalchemy.dialects.postgresql.asyncpg import dialect
-
         self._pool = pool
-        asyncpg_dialect = dialect()  # type: ignore[no-untyped-call]
-        self._token_sql = _sql(repository.ACTIVE_TOKEN, asyncpg_dialect)
-        self._document_sql = _sql(repository.DOCUMENT_BY_ID, asyncpg_dialect)
-        self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, asyncpg_dialect)
+        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+        self._token_sql = _sql(repository.ACTIVE_TOKEN, dialect)
+        self._document_sql = _sql(repository.DOCUMENT_BY_ID, dialect)
+        self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, dialect)
 
     @classmethod
     async def open(cls, url: URL) -> "PostgresReads":
-        import asyncpg
-
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         # These connections only ever run single SELECTs, so there is no
         # session state to reset when one returns to the pool.
@@ -121,11 +133,9 @@ class PostgresReads:
         return cls(pool)
 
     async def _row(self, sql: str, value: str) -> Any:
-        import asyncpg
-
         try:
             return await self._pool.fetchrow(sql, value)
-        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+        except _DROPPED_CONNECTION:
             # A connection the server dropped (a restart, an idle timeout) is
             # replaced on the next acquire; a read is safe to run again.
             return await self._pool.fetchrow(sql, value)

@@ -1,0 +1,96 @@
+"""The hot reads (token check, get, authenticate) run on connections of their
+own: they must see every change at once, and outlive dropped connections."""
+
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import delete, make_url, text
+
+from builders import new_client
+from client_registry.tables import ClientRow
+from conftest import POSTGRES_URL, FakeClock, Service, running_server, settings_for
+
+clients_table = ClientRow.__table__
+
+
+def test_a_client_deleted_by_another_connection_is_gone_at_once(
+    service: Service, api: httpx.Client
+) -> None:
+    client = new_client(api)
+    url = f"/v1/clients/{client['id']}"
+    assert api.get(url).status_code == 200
+    body = {"secret": client["secret"], "method": "client_secret_basic"}
+    assert api.post(f"{url}/authenticate", json=body).status_code == 200
+
+    with service.engine.begin() as conn:
+        conn.execute(delete(clients_table).where(clients_table.c.id == client["id"]))
+
+    assert api.get(url).status_code == 404
+    assert api.post(f"{url}/authenticate", json=body).status_code == 401
+
+
+def test_a_client_created_by_another_server_is_read_at_once(
+    database: str, service: Service, api: httpx.Client
+) -> None:
+    """Two servers on one database, as when several processes serve it."""
+    with (
+        running_server(settings_for(database), FakeClock()) as other_url,
+        httpx.Client(base_url=other_url, headers=api.headers, timeout=30) as other,
+    ):
+        for _ in range(3):
+            created = new_client(other)
+            response = api.get(f"/v1/clients/{created['id']}")
+            assert response.status_code == 200, response.text
+            assert response.json()["name"] == created["name"]
+
+
+@pytest.fixture
+def tagged_service(database: str, service: Service) -> Iterator[tuple[Service, str]]:
+    """A second server whose PostgreSQL connections carry a name of their own."""
+    if not database.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    name = f"registry_test_{secrets.token_hex(4)}"
+    url = make_url(database).update_query_dict({"application_name": name})
+    settings = settings_for(url.render_as_string(hide_password=False))
+    with running_server(settings, service.clock) as server_url:
+        tagged = Service(server_url, service.engine, service.clock, service.token)
+        yield tagged, name
+        for client in tagged.clients:
+            client.close()
+
+
+def test_dropped_postgres_connections_cost_no_failed_request(
+    tagged_service: tuple[Service, str],
+) -> None:
+    """A database restart or an idle timeout closes the server's connections;
+    the next requests must still succeed."""
+    assert POSTGRES_URL is not None
+    service, name = tagged_service
+    api = service.client()
+    client = new_client(api)
+    url = f"/v1/clients/{client['id']}"
+    body = {"secret": client["secret"], "method": "client_secret_basic"}
+    assert api.get(url).status_code == 200
+    assert api.post(f"{url}/authenticate", json=body).status_code == 200
+
+    with service.engine.connect() as conn:
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name"
+            ),
+            {"name": name},
+        ).scalar_one()
+    assert dropped >= 1
+
+    for _ in range(3):
+        assert api.get(url).status_code == 200
+        assert api.post(f"{url}/authenticate", json=body).status_code == 200
+    patched = api.patch(
+        url,
+        json={"name": "after the drop"},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
