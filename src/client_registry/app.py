@@ -13,6 +13,7 @@ from client_registry import docs, problems
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
+from client_registry.dependencies import Runtime
 from client_registry.hot_reads import open_hot_reads
 from client_registry.routes import clients, health
 from client_registry.secrets import SecretHasher
@@ -27,15 +28,23 @@ def utc_now() -> datetime:
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
     logging.getLogger("client_registry").setLevel(settings.log_level)
+    hasher = SecretHasher(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url)
-        app.state.connection_slots = asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW)
-        app.state.hot_reads = await open_hot_reads(app.state.engine)
+        engine = make_engine(settings.database_url)
+        hot_reads = await open_hot_reads(engine)
+        app.state.runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            hot_reads=hot_reads,
+            hasher=hasher,
+            clock=clock,
+            connection_slots=asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW),
+        )
         yield
-        await app.state.hot_reads.close()
-        app.state.engine.dispose()
+        await hot_reads.close()
+        engine.dispose()
 
     app = FastAPI(
         title="OAuth2 client registry",
@@ -45,9 +54,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.hasher = SecretHasher(settings)
-    app.state.clock = clock
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
     app.add_middleware(BodyGuard)

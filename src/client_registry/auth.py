@@ -39,7 +39,7 @@ class AdminAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(GUARDED_PREFIX):
-            reads: HotReads = scope["app"].state.hot_reads
+            reads: HotReads = scope["app"].state.runtime.hot_reads
             needed = required_scope(scope["method"], scope["path"])
             refusal = await _refusal(reads, _bearer_token(scope), needed)
             if refusal is not None:

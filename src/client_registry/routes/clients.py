@@ -7,14 +7,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
 from client_registry import lifecycle, service, validation
-from client_registry.dependencies import (
-    ClockDep,
-    ConnectionDep,
-    EngineDep,
-    HasherDep,
-    HotReadsDep,
-    SettingsDep,
-)
+from client_registry.dependencies import ConnectionDep, RuntimeDep
 from client_registry.etags import etag, if_none_match_hits
 from client_registry.hot_reads import Document
 from client_registry.repository import Record
@@ -80,13 +73,15 @@ def _location(client_id: str) -> str:
 def create_client(
     body: ClientCreate,
     conn: ConnectionDep,
-    hasher: HasherDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Create a client; the response holds its secret, shown this once."""
     row, secret = service.create_client(
-        conn, data=body, hasher=hasher, secret_prefix=settings.secret_prefix, now=clock
+        conn,
+        data=body,
+        hasher=runtime.hasher,
+        secret_prefix=runtime.settings.secret_prefix,
+        now=runtime.clock,
     )
     response = _client(row, status=201, secret=secret)
     response.headers["Location"] = _location(row.id)
@@ -136,11 +131,11 @@ async def list_clients(
 )
 async def get_client(
     client_id: str,
-    reads: HotReadsDep,
+    runtime: RuntimeDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Read one client; its secret is never shown."""
-    row = await service.get_client(reads, client_id=client_id)
+    row = await service.get_client(runtime.hot_reads, client_id=client_id)
     if if_none_match_hits(if_none_match, row.revision):
         return Response(status_code=304, headers={"ETag": etag(row.revision)})
     return _client(row)
@@ -157,11 +152,13 @@ def replace_client(
     client_id: str,
     body: ClientReplace,
     conn: ConnectionDep,
-    clock: ClockDep,
+    runtime: RuntimeDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Replace every writable field; omitted optional fields return to their defaults."""
-    row = service.replace_client(conn, client_id=client_id, data=body, if_match=if_match, now=clock)
+    row = service.replace_client(
+        conn, client_id=client_id, data=body, if_match=if_match, now=runtime.clock
+    )
     return _client(row)
 
 
@@ -176,11 +173,13 @@ def update_client(
     client_id: str,
     body: Annotated[ClientPatch, Body(media_type="application/merge-patch+json")],
     conn: ConnectionDep,
-    clock: ClockDep,
+    runtime: RuntimeDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Change some fields with a JSON Merge Patch; null resets a field to its default."""
-    row = service.patch_client(conn, client_id=client_id, patch=body, if_match=if_match, now=clock)
+    row = service.patch_client(
+        conn, client_id=client_id, patch=body, if_match=if_match, now=runtime.clock
+    )
     return _client(row)
 
 
@@ -207,9 +206,7 @@ def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None)
 def rotate_client_secret(
     client_id: str,
     conn: ConnectionDep,
-    hasher: HasherDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    runtime: RuntimeDep,
     body: RotateSecret | None = None,
     if_match: IfMatch = None,
 ) -> Response:
@@ -220,9 +217,9 @@ def rotate_client_secret(
         client_id=client_id,
         request=body or RotateSecret(),
         if_match=if_match,
-        hasher=hasher,
-        secret_prefix=settings.secret_prefix,
-        now=clock,
+        hasher=runtime.hasher,
+        secret_prefix=runtime.settings.secret_prefix,
+        now=runtime.clock,
     )
     return _client(row, secret=secret)
 
@@ -237,20 +234,17 @@ def rotate_client_secret(
 async def authenticate_client(
     client_id: str,
     body: AuthenticateClient,
-    reads: HotReadsDep,
-    engine: EngineDep,
-    hasher: HasherDep,
-    clock: ClockDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Check a client's secret for the authorization server; every failure is
     the same 401 invalid_client."""
     document = await lifecycle.authenticate_client(
-        reads,
-        engine,
+        runtime.hot_reads,
+        runtime.engine,
         client_id=client_id,
         secret=body.secret,
         method=body.method,
-        hasher=hasher,
-        now=clock,
+        hasher=runtime.hasher,
+        now=runtime.clock,
     )
     return Response(document, media_type="application/json")

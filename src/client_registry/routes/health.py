@@ -20,7 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> dict[str, str]:
     """The database answers."""
     try:
-        with request.app.state.engine.connect() as conn:
+        with request.app.state.runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         raise Unavailable("the database does not answer") from None
