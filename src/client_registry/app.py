@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        hot_reads = await open_hot_reads(engine)
+        hot_reads = open_hot_reads(engine)
         app.state.runtime = Runtime(
             settings=settings,
             engine=engine,

@@ -3,9 +3,10 @@ the admin-token check, a client's document and its credentials.
 
 SQLAlchemy's execute costs several times the query itself, and blocking
 PostgreSQL round trips would stall the event loop, so these three run on
-sqlite3 (one connection; a local read takes microseconds) or on an asyncpg
-pool. Their SQL is compiled once from the repository's statements."""
+sqlite3 (one connection; a local read takes microseconds) or on asyncpg.
+Their SQL is compiled once from the repository's statements."""
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -113,32 +114,61 @@ _DROPPED_CONNECTION = (
 )
 
 
-class PostgresReads:
-    """Reads on an asyncpg pool: awaited round trips, one per read (asyncpg
-    prepares each statement once per connection)."""
+class _Connections:
+    """asyncpg connections handed out in turn, each opened when first needed.
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
+    asyncpg's own pool costs about 25 us of CPU an acquire and release, as
+    much as a query. These connections only run single SELECTs, so there is
+    nothing to reset between uses."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._slots: asyncio.LifoQueue[Any] = asyncio.LifoQueue()
+        for _ in range(size):
+            self._slots.put_nowait(None)  # a slot with no connection yet
+
+    async def fetchrow(self, sql: str, value: str) -> Any:
+        connection = await self._slots.get()
+        try:
+            if connection is None or connection.is_closed():
+                connection = await asyncpg.connect(self._dsn)
+            row = await connection.fetchrow(sql, value)
+        except BaseException:
+            # After a failure or a cancellation the connection's state is
+            # unknown: drop it, and the slot opens a new one when next used.
+            if connection is not None:
+                connection.terminate()
+            self._slots.put_nowait(None)
+            raise
+        self._slots.put_nowait(connection)
+        return row
+
+    async def close(self) -> None:
+        while not self._slots.empty():
+            connection = self._slots.get_nowait()
+            if connection is not None:
+                await connection.close()
+
+
+class PostgresReads:
+    """Reads on asyncpg connections: one awaited round trip each (asyncpg
+    prepares a statement once per connection)."""
+
+    def __init__(self, url: URL) -> None:
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._connections = _Connections(dsn, POOL_SIZE)
         dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
         self._token_sql = _sql(repository.ACTIVE_TOKEN, dialect)
         self._document_sql = _sql(repository.DOCUMENT_BY_ID, dialect)
         self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, dialect)
 
-    @classmethod
-    async def open(cls, url: URL) -> "PostgresReads":
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        # These connections only ever run single SELECTs, so there is no
-        # session state to reset when one returns to the pool.
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE, reset=_keep)
-        return cls(pool)
-
     async def _row(self, sql: str, value: str) -> Any:
         try:
-            return await self._pool.fetchrow(sql, value)
+            return await self._connections.fetchrow(sql, value)
         except _DROPPED_CONNECTION:
-            # A connection the server dropped (a restart, an idle timeout) is
-            # replaced on the next acquire; a read is safe to run again.
-            return await self._pool.fetchrow(sql, value)
+            # The server closed the connection (a restart, an idle timeout);
+            # a read is safe to run again, on a new one.
+            return await self._connections.fetchrow(sql, value)
 
     async def token_scopes(self, digest: str) -> list[str] | None:
         row = await self._row(self._token_sql, digest)
@@ -153,14 +183,10 @@ class PostgresReads:
         return None if row is None else _credentials(row, row[6])
 
     async def close(self) -> None:
-        await self._pool.close()
+        await self._connections.close()
 
 
-async def _keep(_connection: Any) -> None:
-    return None
-
-
-async def open_hot_reads(engine: Engine) -> HotReads:
+def open_hot_reads(engine: Engine) -> HotReads:
     if engine.dialect.name == "sqlite":
         return SqliteReads(engine)
-    return await PostgresReads.open(engine.url)
+    return PostgresReads(engine.url)
