@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             hasher=hasher,
             clock=clock,
             connection_slots=asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW),
+            sqlite_writers=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
         )
         yield
         await hot_reads.close()

@@ -7,6 +7,7 @@ one a round trip through the thread pool."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -29,6 +30,8 @@ class Runtime:
     # Waiting for a slot, rather than in the pool, keeps a busy pool from
     # blocking the event loop.
     connection_slots: asyncio.Semaphore
+    # On SQLite only: writers take turns here (see _write_turn).
+    sqlite_writers: asyncio.Lock | None
 
 
 async def _runtime(request: Request) -> Runtime:
@@ -36,10 +39,19 @@ async def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def _write_turn(runtime: Runtime, method: str) -> AbstractAsyncContextManager[object]:
+    """SQLite admits one writer at a time and makes the others sleep and
+    retry, up to 100 ms a try; queueing this process's writers on a lock
+    keeps a burst of writes from waiting for a second."""
+    if runtime.sqlite_writers is None or method in ("GET", "HEAD"):
+        return nullcontext()
+    return runtime.sqlite_writers
+
+
 async def _connection(request: Request) -> AsyncIterator[Connection]:
     """A pooled connection for a request that writes or lists."""
     runtime: Runtime = request.app.state.runtime
-    async with runtime.connection_slots:
+    async with _write_turn(runtime, request.method), runtime.connection_slots:
         with runtime.engine.connect() as conn:
             yield conn
 
