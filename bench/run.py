@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 CLI = Path(sys.executable).parent / "client-registry"
 CONNECTIONS = 16
 SAMPLE = 1000  # clients the load cycles through
+WARM_UP = 2  # seconds of unmeasured load before each read is measured
 
 
 @dataclass
@@ -193,6 +194,7 @@ def run_engine(name: str, url: str, count: int, duration: int) -> None:
     uvicorn = [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1"]
     reference_url = f"http://127.0.0.1:{ref_port}/v1/clients/x"
     with _server([*uvicorn, "--port", str(ref_port), "--log-level", "warning"], env, reference_url):
+        wrk(reference_url, None, WARM_UP)
         reference = wrk(reference_url, None, duration)
     serve = [str(CLI), "serve", "--port", str(port), "--workers", "1"]
     base = f"http://127.0.0.1:{port}"
@@ -218,6 +220,8 @@ def run_engine(name: str, url: str, count: int, duration: int) -> None:
     results = {"reference": reference}
     with _server(serve, env, f"{base}/healthz") as process:
         for scenario, script in scenarios.items():
+            if scenario != "create":  # warming create up would add clients
+                wrk(base, script, WARM_UP)
             results[scenario] = wrk(base, script, duration)
         rss = _peak_rss_mb(process.pid)
     print(f"{'call':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>7}{'non-2xx':>9}")
