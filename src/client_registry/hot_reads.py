@@ -57,11 +57,20 @@ def _sql(statement: Select[Any], dialect: Dialect) -> str:
     return str(statement.compile(dialect=dialect))
 
 
-def _credentials(row: Any, expires_at: datetime | None) -> Credentials:
-    values = list(row)
-    values[1] = json.loads(values[1])
-    values[6] = expires_at
-    return Credentials(*values)
+def _credentials(row: Any) -> Credentials:
+    """A credentials row as Python values: the methods are JSON text, and
+    SQLite keeps booleans as integers and timestamps as naive UTC text."""
+    found = Credentials(*row)
+    expires_at: Any = found.previous_secret_expires_at
+    if isinstance(expires_at, str):
+        expires_at = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
+    previous_generated = found.previous_secret_generated
+    return found._replace(
+        auth_methods=json.loads(row[1]),
+        secret_generated=bool(found.secret_generated),
+        previous_secret_generated=None if previous_generated is None else bool(previous_generated),
+        previous_secret_expires_at=expires_at,
+    )
 
 
 class SqliteReads:
@@ -94,11 +103,7 @@ class SqliteReads:
 
     async def credentials(self, client_id: str) -> Credentials | None:
         row = self._row(self._credentials_sql, client_id)
-        if row is None:
-            return None
-        # SQLite keeps timestamps as naive UTC text.
-        expires = row[6] and datetime.fromisoformat(row[6]).replace(tzinfo=UTC)
-        return _credentials(row, expires)
+        return None if row is None else _credentials(row)
 
     async def close(self) -> None:
         self._pooled.close()
@@ -202,7 +207,7 @@ class PostgresReads:
 
     async def credentials(self, client_id: str) -> Credentials | None:
         row = await self._row(self._credentials_sql, client_id)
-        return None if row is None else _credentials(row, row[6])
+        return None if row is None else _credentials(row)
 
     async def close(self) -> None:
         await self._connections.close()
