@@ -94,3 +94,15 @@ def test_dropped_postgres_connections_cost_no_failed_request(
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert patched.status_code == 200, patched.text
+
+
+def test_readiness_fails_when_the_hot_reads_cannot_connect(database: str) -> None:
+    """`connect_timeout` is libpq's alone: the pool connects, asyncpg does not."""
+    if not database.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    url = make_url(database).update_query_dict({"connect_timeout": "5"})
+    settings = settings_for(url.render_as_string(hide_password=False))
+    with running_server(settings, FakeClock()) as server_url:
+        response = httpx.get(f"{server_url}/readyz", timeout=30)
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "unavailable"

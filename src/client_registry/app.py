@@ -13,9 +13,9 @@ from client_registry import docs, problems
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
-from client_registry.dependencies import Runtime
 from client_registry.hot_reads import open_hot_reads
 from client_registry.routes import clients, health
+from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
 from client_registry.settings import Settings
@@ -44,8 +44,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             sqlite_writers=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
         )
         yield
-        await hot_reads.close()
-        engine.dispose()
+        try:
+            await hot_reads.close()
+        finally:
+            engine.dispose()
 
     app = FastAPI(
         title="OAuth2 client registry",

@@ -58,12 +58,12 @@ def make_engine(raw_url: str) -> Engine:
     pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15}, **pool)
-        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "connect", lambda db, _record: configure_sqlite(db))
         return engine
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def configure_sqlite(dbapi_connection: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, Dialect
 
 from client_registry import repository
-from client_registry.db import POOL_SIZE
+from client_registry.db import POOL_SIZE, configure_sqlite
 
 
 class Document(NamedTuple):
@@ -74,15 +74,17 @@ def _credentials(row: Any) -> Credentials:
 
 
 class SqliteReads:
-    """Reads on one sqlite3 connection held from the engine's pool, so it has
-    the engine's PRAGMAs. The event loop runs one read at a time, and each
+    """Reads on one sqlite3 connection of their own, opened as the engine
+    opens its connections but outside its pool, whose every connection the
+    writers may need. The event loop runs one read at a time, and each
     SELECT sees the last commit (WAL, no open transaction)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._pooled = engine.raw_connection()
-        driver = self._pooled.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        self._db = driver
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        db = engine.dialect.connect(*args, **kwargs)
+        assert isinstance(db, sqlite3.Connection)
+        configure_sqlite(db)
+        self._db = db
         self._token_sql = _sql(repository.ACTIVE_TOKEN, engine.dialect)
         self._document_sql = _sql(repository.DOCUMENT_BY_ID, engine.dialect)
         self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, engine.dialect)
@@ -106,18 +108,20 @@ class SqliteReads:
         return None if row is None else _credentials(row)
 
     async def close(self) -> None:
-        self._pooled.close()
+        self._db.close()
 
 
 # How asyncpg reports a connection the server closed; between two queries it
 # shows up as an InternalClientError (the protocol meets an unexpected state).
+# A timeout is not among them: an unreachable server is not waited for twice.
 _DROPPED_CONNECTION = (
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
-    OSError,
+    ConnectionError,
 )
+CONNECT_TIMEOUT = 10  # seconds
 
 
 class _Connections:
@@ -158,7 +162,7 @@ class _Connections:
         connection = await self._acquire()
         try:
             if connection is None or connection.is_closed():
-                connection = await asyncpg.connect(self._dsn)
+                connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)
             row = await connection.fetchrow(sql, value)
         except BaseException:
             # After a failure or a cancellation the connection's state is

@@ -5,14 +5,15 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from client_registry import repository
-from client_registry.hot_reads import Credentials, HotReads
+from client_registry.hot_reads import Credentials
 from client_registry.problems import InvalidClient
 from client_registry.repository import Record
+from client_registry.runtime import Runtime
 from client_registry.schemas import RotateSecret
 from client_registry.secrets import SecretHasher, generate_secret
 from client_registry.service import Clock, write_client
@@ -61,33 +62,25 @@ class _Verdict(NamedTuple):
     upgrade: tuple[str, str] | None = None  # (stored hash, its stronger hash)
 
 
-async def authenticate_client(
-    reads: HotReads,
-    engine: Engine,
-    *,
-    client_id: str,
-    secret: str,
-    method: str,
-    hasher: SecretHasher,
-    now: Clock,
-) -> str:
+async def authenticate_client(runtime: Runtime, *, client_id: str, secret: str, method: str) -> str:
     """The client's document when the secret is its current one or an
     unexpired previous one and the method is allowed; otherwise the same 401
     for every cause.
 
     Generated secrets verify in microseconds, on the event loop; a given
     secret's password-grade hash takes long enough to need a thread."""
-    row = await reads.credentials(client_id)
+    hasher = runtime.hasher
+    row = await runtime.hot_reads.credentials(client_id)
     if row is None:
         hasher.verify_dummy(secret)  # an unknown client costs what a wrong secret does
         raise InvalidClient(_FAILED)
-    check = partial(_check, row, secret, method, hasher=hasher, now=now)
+    check = partial(_check, row, secret, method, hasher=hasher, now=runtime.clock)
     if row.secret_generated and row.previous_secret_generated is not False:
         verdict = check()
     else:
         verdict = await run_in_threadpool(check)
     if verdict.drop_previous or verdict.upgrade:
-        await run_in_threadpool(_keep_hashes_current, engine, row, verdict)
+        await _keep_hashes_current(runtime, row, verdict)
     if not verdict.passed:
         raise InvalidClient(_FAILED)
     return row.document
@@ -114,24 +107,28 @@ def _check(
     return _Verdict(passed=True, drop_previous=expired, upgrade=upgrade)
 
 
-def _keep_hashes_current(engine: Engine, row: Credentials, verdict: _Verdict) -> None:
-    """Forget an expired previous secret and store a stronger hash of the one
-    that matched. Upkeep, not the answer: when the database refuses the
-    write (a read-only replica, a lock), the caller still gets its verdict."""
+async def _keep_hashes_current(runtime: Runtime, row: Credentials, verdict: _Verdict) -> None:
+    """Upkeep, not the answer: when the database refuses the write (a
+    read-only replica, a lock), the caller still gets its verdict."""
     try:
-        with engine.begin() as conn:
-            if verdict.drop_previous and row.previous_secret_hash is not None:
-                repository.drop_previous_secret(
-                    conn, client_id=row.id, old_hash=row.previous_secret_hash
-                )
-            if verdict.upgrade is not None:
-                old_hash, new_hash = verdict.upgrade
-                repository.replace_secret_hash(
-                    conn,
-                    client_id=row.id,
-                    previous=old_hash == row.previous_secret_hash,
-                    old_hash=old_hash,
-                    new_hash=new_hash,
-                )
+        async with runtime.connection(writes=True) as conn:
+            await run_in_threadpool(_store_hashes, conn, row, verdict)
     except SQLAlchemyError as error:
         logger.warning("could not update the stored secret hashes: %s", type(error).__name__)
+
+
+def _store_hashes(conn: Connection, row: Credentials, verdict: _Verdict) -> None:
+    """Forget an expired previous secret and store a stronger hash of the one
+    that matched."""
+    if verdict.drop_previous and row.previous_secret_hash is not None:
+        repository.drop_previous_secret(conn, client_id=row.id, old_hash=row.previous_secret_hash)
+    if verdict.upgrade is not None:
+        old_hash, new_hash = verdict.upgrade
+        repository.replace_secret_hash(
+            conn,
+            client_id=row.id,
+            previous=old_hash == row.previous_secret_hash,
+            old_hash=old_hash,
+            new_hash=new_hash,
+        )
+    conn.commit()

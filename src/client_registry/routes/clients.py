@@ -239,12 +239,6 @@ async def authenticate_client(
     """Check a client's secret for the authorization server; every failure is
     the same 401 invalid_client."""
     document = await lifecycle.authenticate_client(
-        runtime.hot_reads,
-        runtime.engine,
-        client_id=client_id,
-        secret=body.secret,
-        method=body.method,
-        hasher=runtime.hasher,
-        now=runtime.clock,
+        runtime, client_id=client_id, secret=body.secret, method=body.method
     )
     return Response(document, media_type="application/json")
