@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import asyncpg
 from sqlalchemy import Engine, Select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import Dialect
 
 from client_registry import repository
 from client_registry.db import POOL_SIZE, configure_sqlite
@@ -42,13 +42,10 @@ class Credentials(NamedTuple):
     document: str
 
 
-class HotReads(Protocol):
-    async def token_scopes(self, digest: str) -> list[str] | None:
-        """The scopes of the active token with this digest; None when there is none."""
+class _Rows(Protocol):
+    """Where the hot reads run: one row for one parameter, by compiled SQL."""
 
-    async def document(self, client_id: str) -> Document | None: ...
-
-    async def credentials(self, client_id: str) -> Credentials | None: ...
+    async def fetchrow(self, sql: str, value: str) -> Any: ...
 
     async def close(self) -> None: ...
 
@@ -73,11 +70,11 @@ def _credentials(row: Any) -> Credentials:
     )
 
 
-class SqliteReads:
-    """Reads on one sqlite3 connection of their own, opened as the engine
-    opens its connections but outside its pool, whose every connection the
-    writers may need. The event loop runs one read at a time, and each
-    SELECT sees the last commit (WAL, no open transaction)."""
+class _SqliteRows:
+    """One sqlite3 connection of its own, opened as the engine opens its
+    connections but outside its pool, whose every connection the writers may
+    need. The event loop runs one read at a time, and each SELECT sees the
+    last commit (WAL, no open transaction)."""
 
     def __init__(self, engine: Engine) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
@@ -85,27 +82,12 @@ class SqliteReads:
         assert isinstance(db, sqlite3.Connection)
         configure_sqlite(db)
         self._db = db
-        self._token_sql = _sql(repository.ACTIVE_TOKEN, engine.dialect)
-        self._document_sql = _sql(repository.DOCUMENT_BY_ID, engine.dialect)
-        self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, engine.dialect)
 
-    def _row(self, sql: str, value: str) -> Any:
+    async def fetchrow(self, sql: str, value: str) -> Any:
         # Fetching to the end finishes the statement, which ends its read
         # transaction: the next read sees the newest commit.
         rows = self._db.execute(sql, (value,)).fetchall()
         return rows[0] if rows else None
-
-    async def token_scopes(self, digest: str) -> list[str] | None:
-        row = self._row(self._token_sql, digest)
-        return None if row is None else list(json.loads(row[0]))
-
-    async def document(self, client_id: str) -> Document | None:
-        row = self._row(self._document_sql, client_id)
-        return None if row is None else Document(*row)
-
-    async def credentials(self, client_id: str) -> Credentials | None:
-        row = self._row(self._credentials_sql, client_id)
-        return None if row is None else _credentials(row)
 
     async def close(self) -> None:
         self._db.close()
@@ -124,8 +106,10 @@ _DROPPED_CONNECTION = (
 CONNECT_TIMEOUT = 10  # seconds
 
 
-class _Connections:
-    """asyncpg connections handed out in turn, each opened when first needed.
+class _PostgresRows:
+    """asyncpg connections handed out in turn, each opened when first needed;
+    one awaited round trip a read (asyncpg prepares a statement once per
+    connection).
 
     asyncpg's own pool costs about 25 us of CPU an acquire and release, as
     much as a query. These connections only run single SELECTs, so there is
@@ -159,6 +143,14 @@ class _Connections:
         self._idle.append(connection)
 
     async def fetchrow(self, sql: str, value: str) -> Any:
+        try:
+            return await self._fetchrow_once(sql, value)
+        except _DROPPED_CONNECTION:
+            # The server closed the connection (a restart, an idle timeout);
+            # a read is safe to run again, on a new one.
+            return await self._fetchrow_once(sql, value)
+
+    async def _fetchrow_once(self, sql: str, value: str) -> Any:
         connection = await self._acquire()
         try:
             if connection is None or connection.is_closed():
@@ -181,43 +173,35 @@ class _Connections:
         self._idle.clear()
 
 
-class PostgresReads:
-    """Reads on asyncpg connections: one awaited round trip each (asyncpg
-    prepares a statement once per connection)."""
+class HotReads:
+    """The three reads, with their SQL compiled once for the driver."""
 
-    def __init__(self, url: URL) -> None:
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._connections = _Connections(dsn, POOL_SIZE)
-        dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+    def __init__(self, rows: _Rows, dialect: Dialect) -> None:
+        self._rows = rows
         self._token_sql = _sql(repository.ACTIVE_TOKEN, dialect)
         self._document_sql = _sql(repository.DOCUMENT_BY_ID, dialect)
         self._credentials_sql = _sql(repository.CREDENTIALS_BY_ID, dialect)
 
-    async def _row(self, sql: str, value: str) -> Any:
-        try:
-            return await self._connections.fetchrow(sql, value)
-        except _DROPPED_CONNECTION:
-            # The server closed the connection (a restart, an idle timeout);
-            # a read is safe to run again, on a new one.
-            return await self._connections.fetchrow(sql, value)
-
     async def token_scopes(self, digest: str) -> list[str] | None:
-        row = await self._row(self._token_sql, digest)
+        """The scopes of the active token with this digest; None when there is none."""
+        row = await self._rows.fetchrow(self._token_sql, digest)
         return None if row is None else list(json.loads(row[0]))
 
     async def document(self, client_id: str) -> Document | None:
-        row = await self._row(self._document_sql, client_id)
+        row = await self._rows.fetchrow(self._document_sql, client_id)
         return None if row is None else Document(*row)
 
     async def credentials(self, client_id: str) -> Credentials | None:
-        row = await self._row(self._credentials_sql, client_id)
+        row = await self._rows.fetchrow(self._credentials_sql, client_id)
         return None if row is None else _credentials(row)
 
     async def close(self) -> None:
-        await self._connections.close()
+        await self._rows.close()
 
 
 def open_hot_reads(engine: Engine) -> HotReads:
     if engine.dialect.name == "sqlite":
-        return SqliteReads(engine)
-    return PostgresReads(engine.url)
+        return HotReads(_SqliteRows(engine), engine.dialect)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    asyncpg_dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+    return HotReads(_PostgresRows(dsn, POOL_SIZE), asyncpg_dialect)
