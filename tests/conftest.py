@@ -4,16 +4,18 @@ Every module runs once on a SQLite file and, when
 CLIENT_REGISTRY_TEST_POSTGRES_URL is set, once on its own PostgreSQL schema.
 """
 
+import asyncio
 import os
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -21,11 +23,13 @@ import uvicorn
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from client_registry.app import create_app
+from client_registry.database import Database, open_database
 from client_registry.db import database_url, make_engine
 from client_registry.migrate import upgrade_to_head
 from client_registry.settings import Settings
 from client_registry.tokens import ALL_SCOPES, create_token
 
+T = TypeVar("T")
 POSTGRES_URL = os.environ.get("CLIENT_REGISTRY_TEST_POSTGRES_URL")
 ENGINES = [
     "sqlite",
@@ -112,6 +116,7 @@ class Service:
     """A running server and what tests need to talk to it."""
 
     url: str
+    database: str
     engine: Engine
     clock: FakeClock
     token: str
@@ -130,8 +135,20 @@ class Service:
         return client
 
     def mint_token(self, *scopes: str) -> str:
-        with self.engine.connect() as conn:
-            return create_token(conn, name="test", scopes=scopes)
+        return on_database(self.database, lambda db: create_token(db, name="test", scopes=scopes))
+
+
+def on_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on the service's own data path, as the CLI does."""
+
+    async def run() -> T:
+        database = open_database(settings_for(url))
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
 
 
 def settings_for(database: str, **overrides: object) -> Settings:
@@ -165,10 +182,9 @@ def running_server(settings: Settings, clock: FakeClock) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def service(database: str, engine: Engine) -> Iterator[Service]:
     clock = FakeClock()
-    with engine.connect() as conn:
-        token = create_token(conn, name="tests", scopes=ALL_SCOPES)
+    token = on_database(database, lambda db: create_token(db, name="tests", scopes=ALL_SCOPES))
     with running_server(settings_for(database), clock) as url:
-        running = Service(url=url, engine=engine, clock=clock, token=token)
+        running = Service(url=url, database=database, engine=engine, clock=clock, token=token)
         yield running
         for client in running.clients:
             client.close()

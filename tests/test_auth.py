@@ -16,6 +16,7 @@ from sqlalchemy import select
 from builders import new_client, unique_name
 from client_registry.tables import AdminTokenRow
 from client_registry.tokens import token_digest
+from conftest import on_database
 
 READ = "clients:read"
 WRITE = "clients:write"
@@ -236,7 +237,7 @@ def test_revoked_token_is_401(service, api, target, op):
         token_id = conn.execute(
             select(AdminTokenRow.id).where(AdminTokenRow.digest == token_digest(token))
         ).scalar_one()
-        assert revoke_token(conn, token_id=token_id)
+    assert on_database(service.database, lambda db: revoke_token(db, token_id=token_id))
 
     response = _assert_denied_without_effect(api, op, http, target)
     _assert_unauthorized(response)

@@ -55,7 +55,7 @@ def tagged_service(database: str, service: Service) -> Iterator[tuple[Service, s
     url = make_url(database).update_query_dict({"application_name": name})
     settings = settings_for(url.render_as_string(hide_password=False))
     with running_server(settings, service.clock) as server_url:
-        tagged = Service(server_url, service.engine, service.clock, service.token)
+        tagged = Service(server_url, database, service.engine, service.clock, service.token)
         yield tagged, name
         for client in tagged.clients:
             client.close()

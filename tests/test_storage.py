@@ -20,6 +20,7 @@ from client_registry.db import make_engine
 from client_registry.migrate import alembic_config
 from client_registry.tables import Base
 from client_registry.tokens import revoke_token, token_digest
+from conftest import on_database
 
 PASSLIB_PBKDF2 = re.compile(r"^\$pbkdf2-sha256\$\d+\$[A-Za-z0-9./]+\$[A-Za-z0-9./]+$")
 REDIRECT = ["https://stored.example.com/cb"]
@@ -95,7 +96,7 @@ def stored(service: Any) -> dict[str, Any]:
             text("SELECT id FROM admin_tokens WHERE digest = :digest"),
             {"digest": token_digest(revoked)},
         ).scalar_one()
-        assert revoke_token(conn, token_id=revoked_id)
+    assert on_database(service.database, lambda db: revoke_token(db, token_id=revoked_id))
     for token in tokens:  # each one used once, so nothing is stored only on first use
         assert service.client(token).get("/v1/clients").status_code in (200, 403)
     assert service.client(revoked).get("/v1/clients").status_code == 401

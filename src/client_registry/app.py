@@ -1,6 +1,5 @@
 """create_app(settings): the FastAPI application, built at start-up."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,8 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from client_registry import docs, problems
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
-from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
-from client_registry.hot_reads import open_hot_reads
+from client_registry.database import open_database
 from client_registry.routes import clients, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
@@ -32,22 +30,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        hot_reads = open_hot_reads(engine)
+        database = open_database(settings)
         app.state.runtime = Runtime(
-            settings=settings,
-            engine=engine,
-            hot_reads=hot_reads,
-            hasher=hasher,
-            clock=clock,
-            connection_slots=asyncio.Semaphore(POOL_SIZE + POOL_OVERFLOW),
-            sqlite_writers=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
+            settings=settings, database=database, hasher=hasher, clock=clock
         )
         yield
         try:
-            await hot_reads.close()
+            await database.close()
         finally:
-            engine.dispose()
+            hasher.close()
 
     app = FastAPI(
         title="OAuth2 client registry",

@@ -6,8 +6,10 @@ lookup on the hot-read path."""
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from client_registry.hot_reads import HotReads
+from client_registry import repository
+from client_registry.database import Database
 from client_registry.problems import Forbidden, Problem, Unauthorized
+from client_registry.repository import AdminToken
 from client_registry.tokens import SCOPE_AUTHENTICATE, SCOPE_READ, SCOPE_WRITE, token_digest
 
 GUARDED_PREFIX = "/v1/"
@@ -39,21 +41,24 @@ class AdminAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(GUARDED_PREFIX):
-            reads: HotReads = scope["app"].state.runtime.hot_reads
+            database: Database = scope["app"].state.runtime.database
             needed = required_scope(scope["method"], scope["path"])
-            refusal = await _refusal(reads, _bearer_token(scope), needed)
-            if refusal is not None:
+            try:
+                token = await _admin_token(database, _bearer_token(scope), needed)
+            except Problem as refusal:
                 await refusal.response()(scope, receive, send)
                 return
+            # Who made the request, for the access log and the audit trail.
+            scope.setdefault("state", {})["admin_token"] = token
         await self.app(scope, receive, send)
 
 
-async def _refusal(reads: HotReads, token: str | None, scope_needed: str) -> Problem | None:
+async def _admin_token(database: Database, bearer: str | None, scope_needed: str) -> AdminToken:
+    if bearer is None:
+        raise Unauthorized("an admin bearer token is required")
+    token = await repository.active_token(database.reads, digest=token_digest(bearer))
     if token is None:
-        return Unauthorized("an admin bearer token is required")
-    scopes = await reads.token_scopes(token_digest(token))
-    if scopes is None:
-        return Unauthorized("the bearer token is not valid")
-    if scope_needed not in scopes:
-        return Forbidden(f"the token lacks the '{scope_needed}' scope")
-    return None
+        raise Unauthorized("the bearer token is not valid")
+    if scope_needed not in token.scopes:
+        raise Forbidden(f"the token lacks the '{scope_needed}' scope")
+    return token

@@ -1,31 +1,93 @@
 """The `client-registry` command. Each sub-command imports only what it needs."""
 
 import argparse
+import asyncio
+import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from client_registry.database import Database
+    from client_registry.settings import Settings
 
+T = TypeVar("T")
 # The scopes of tokens.ALL_SCOPES, spelled here so argument parsing imports
 # nothing heavy.
 SCOPES = ("clients:read", "clients:write", "clients:authenticate")
+EXIT_DATABASE = 1
+EXIT_SETTING = 2
 
 
-def _engine() -> "Engine":
-    from client_registry.db import make_engine
+class _Stop(Exception):
+    """Ends the command with one line on standard error."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _settings() -> "Settings":
+    from pydantic import ValidationError
+
     from client_registry.settings import Settings
 
-    return make_engine(Settings().database_url)
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = (
+            "CLIENT_REGISTRY_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        )
+        raise _Stop(f"{variable}: {first['msg']}", EXIT_SETTING) from None
+
+
+def _database_failure(settings: "Settings", reason: str) -> _Stop:
+    from client_registry.db import mask_password
+
+    url = mask_password(settings.database_url)
+    return _Stop(f"cannot use the database at {url}: {reason}", EXIT_DATABASE)
+
+
+def _migrate_database(settings: "Settings") -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from client_registry.db import make_engine
+    from client_registry.migrate import upgrade_to_head
+
+    engine = make_engine(settings.database_url, connect_timeout=settings.connect_timeout)
+    try:
+        upgrade_to_head(engine)
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise _database_failure(settings, reason) from None
+    finally:
+        engine.dispose()
+
+
+def _with_database(settings: "Settings", work: Callable[["Database"], Awaitable[T]]) -> T:
+    """Run `work` on the service's own data path, in an event loop of its own."""
+    from client_registry.database import open_database
+    from client_registry.outages import DatabaseDown
+
+    async def run() -> T:
+        database = open_database(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(run())
+    except DatabaseDown as down:
+        reason = down.reason
+        if down.kind == "not_migrated":
+            reason += " (run `client-registry migrate`)"
+        raise _database_failure(settings, reason) from None
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from client_registry.migrate import upgrade_to_head
-
-    engine = _engine()
-    upgrade_to_head(engine)
-    engine.dispose()
+    _migrate_database(_settings())
     print("database is at the newest revision", file=sys.stderr)
     return 0
 
@@ -33,16 +95,11 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from client_registry.migrate import upgrade_to_head
-    from client_registry.settings import Settings
     from client_registry.tokens import bootstrap_token
 
-    settings = Settings()
-    engine = _engine()
-    upgrade_to_head(engine)
-    with engine.connect() as conn:
-        token = bootstrap_token(conn)
-    engine.dispose()
+    settings = _settings()
+    _migrate_database(settings)
+    token = _with_database(settings, bootstrap_token)
     if token is not None:
         print(f"Admin token with every scope, shown only this once: {token}", flush=True)
     uvicorn.run(
@@ -59,22 +116,17 @@ def _serve(args: argparse.Namespace) -> int:
 def _token_create(args: argparse.Namespace) -> int:
     from client_registry.tokens import create_token
 
-    engine = _engine()
-    with engine.connect() as conn:
-        token = create_token(conn, name=args.name, scopes=args.scope)
-    engine.dispose()
+    token = _with_database(
+        _settings(), lambda db: create_token(db, name=args.name, scopes=args.scope)
+    )
     print(token)
     return 0
 
 
 def _token_list(_args: argparse.Namespace) -> int:
-    from client_registry import repository
+    from client_registry.tokens import list_tokens
 
-    engine = _engine()
-    with engine.connect() as conn:
-        rows = repository.list_tokens(conn)
-    engine.dispose()
-    for row in rows:
+    for row in _with_database(_settings(), list_tokens):
         state = f"revoked {row.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if row.revoked_at else "active"
         created = f"{row.created_at:%Y-%m-%dT%H:%M:%SZ}"
         print(f"{row.id}\t{row.name}\t{','.join(row.scopes)}\t{created}\t{state}")
@@ -84,10 +136,7 @@ def _token_list(_args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     from client_registry.tokens import revoke_token
 
-    engine = _engine()
-    with engine.connect() as conn:
-        found = revoke_token(conn, token_id=args.id)
-    engine.dispose()
+    found = _with_database(_settings(), lambda db: revoke_token(db, token_id=args.id))
     if not found:
         print(f"client-registry: no token with id {args.id}", file=sys.stderr)
         return 1
@@ -100,7 +149,7 @@ def _openapi(_args: argparse.Namespace) -> int:
 
     from client_registry.app import create_app
 
-    print(json.dumps(create_app().openapi(), indent=2))
+    print(json.dumps(create_app(_settings()).openapi(), indent=2))
     return 0
 
 
@@ -138,19 +187,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.run is not _serve:
+        # The command's one line says what failed; the data layer's own
+        # failure log is for a running service.
+        logging.getLogger("client_registry").addHandler(logging.NullHandler())
     try:
         return int(args.run(args))
-    except Exception as error:
-        from sqlalchemy.exc import OperationalError, ProgrammingError
-
-        if isinstance(error, OperationalError | ProgrammingError):
-            print(
-                "client-registry: the database is unreachable or not migrated "
-                f"(run `client-registry migrate`): {type(error).__name__}",
-                file=sys.stderr,
-            )
-            return 1
-        raise
+    except _Stop as stop:
+        print(f"client-registry: {stop}", file=sys.stderr)
+        return stop.status
 
 
 if __name__ == "__main__":

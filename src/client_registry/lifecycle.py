@@ -2,17 +2,11 @@
 
 import logging
 from datetime import timedelta
-from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
-
 from client_registry import repository
-from client_registry.hot_reads import Credentials
-from client_registry.problems import InvalidClient
-from client_registry.repository import Record
+from client_registry.problems import InvalidClient, Unavailable
+from client_registry.repository import ClientRecord, Credentials, Document
 from client_registry.runtime import Runtime
 from client_registry.schemas import RotateSecret
 from client_registry.secrets import SecretHasher, generate_secret
@@ -23,25 +17,24 @@ logger = logging.getLogger(__name__)
 _FAILED = "client authentication failed"
 
 
-def rotate_secret(
-    conn: Connection,
-    *,
-    client_id: str,
-    request: RotateSecret,
-    if_match: str | None,
-    hasher: SecretHasher,
-    secret_prefix: str,
-    now: Clock,
-) -> tuple[Record, str]:
+async def rotate_secret(
+    runtime: Runtime, *, client_id: str, request: RotateSecret, if_match: str | None
+) -> tuple[Document, str]:
     """A new current secret; the old one stays valid for the grace period.
 
     At most two secrets are valid: the one before the old is dropped."""
     generated = request.secret is None
-    secret = generate_secret(secret_prefix) if request.secret is None else request.secret
-    secret_hash = hasher.hash(secret, generated=generated)
+    secret = (
+        generate_secret(runtime.settings.secret_prefix)
+        if request.secret is None
+        else request.secret
+    )
+    # Hashed before the transaction: a password-grade hash holds no lock.
+    secret_hash = await runtime.hasher.hash_off_loop(secret, generated=generated)
     grace = request.grace_period_seconds
+    now = runtime.clock
 
-    def rotate(row: Record) -> dict[str, Any]:
+    def rotate(row: ClientRecord) -> dict[str, Any]:
         at = now()
         return {
             "secret_hash": secret_hash,
@@ -52,8 +45,10 @@ def rotate_secret(
             "previous_secret_expires_at": at + timedelta(seconds=grace) if grace else None,
         }
 
-    row = write_client(conn, client_id=client_id, if_match=if_match, change=rotate, now=now)
-    return row, secret
+    document = await write_client(
+        runtime.database, client_id=client_id, if_match=if_match, change=rotate, now=now
+    )
+    return document, secret
 
 
 class _Verdict(NamedTuple):
@@ -68,17 +63,17 @@ async def authenticate_client(runtime: Runtime, *, client_id: str, secret: str, 
     for every cause.
 
     Generated secrets verify in microseconds, on the event loop; a given
-    secret's password-grade hash takes long enough to need a thread."""
+    secret's password-grade hash runs on the hashing threads, with no
+    connection held."""
     hasher = runtime.hasher
-    row = await runtime.hot_reads.credentials(client_id)
+    row = await repository.credentials(runtime.database.reads, client_id=client_id)
     if row is None:
         hasher.verify_dummy(secret)  # an unknown client costs what a wrong secret does
         raise InvalidClient(_FAILED)
-    check = partial(_check, row, secret, method, hasher=hasher, now=runtime.clock)
     if row.secret_generated and row.previous_secret_generated is not False:
-        verdict = check()
+        verdict = _check(row, secret, method, hasher, runtime.clock)
     else:
-        verdict = await run_in_threadpool(check)
+        verdict = await hasher.offload(_check, row, secret, method, hasher, runtime.clock)
     if verdict.drop_previous or verdict.upgrade:
         await _keep_hashes_current(runtime, row, verdict)
     if not verdict.passed:
@@ -87,7 +82,7 @@ async def authenticate_client(runtime: Runtime, *, client_id: str, secret: str, 
 
 
 def _check(
-    row: Credentials, secret: str, method: str, *, hasher: SecretHasher, now: Clock
+    row: Credentials, secret: str, method: str, hasher: SecretHasher, now: Clock
 ) -> _Verdict:
     previous_hash = row.previous_secret_hash
     expires_at = row.previous_secret_expires_at
@@ -108,27 +103,24 @@ def _check(
 
 
 async def _keep_hashes_current(runtime: Runtime, row: Credentials, verdict: _Verdict) -> None:
-    """Upkeep, not the answer: when the database refuses the write (a
-    read-only replica, a lock), the caller still gets its verdict."""
-    try:
-        async with runtime.connection(writes=True) as conn:
-            await run_in_threadpool(_store_hashes, conn, row, verdict)
-    except SQLAlchemyError as error:
-        logger.warning("could not update the stored secret hashes: %s", type(error).__name__)
-
-
-def _store_hashes(conn: Connection, row: Credentials, verdict: _Verdict) -> None:
     """Forget an expired previous secret and store a stronger hash of the one
-    that matched."""
-    if verdict.drop_previous and row.previous_secret_hash is not None:
-        repository.drop_previous_secret(conn, client_id=row.id, old_hash=row.previous_secret_hash)
-    if verdict.upgrade is not None:
-        old_hash, new_hash = verdict.upgrade
-        repository.replace_secret_hash(
-            conn,
-            client_id=row.id,
-            previous=old_hash == row.previous_secret_hash,
-            old_hash=old_hash,
-            new_hash=new_hash,
-        )
-    conn.commit()
+    that matched. Upkeep, not the answer: when the database refuses the
+    write (a read-only replica, a lock), the caller still gets its verdict."""
+    try:
+        async with runtime.database.transaction() as tx:
+            if verdict.drop_previous and row.previous_secret_hash is not None:
+                await repository.drop_previous_secret(
+                    tx, client_id=row.id, old_hash=row.previous_secret_hash
+                )
+            if verdict.upgrade is not None:
+                old_hash, new_hash = verdict.upgrade
+                await repository.replace_secret_hash(
+                    tx,
+                    client_id=row.id,
+                    previous=old_hash == row.previous_secret_hash,
+                    old_hash=old_hash,
+                    new_hash=new_hash,
+                )
+    except Unavailable:
+        # The database layer has logged the failure once for its kind.
+        logger.debug("stored secret hashes left as they were: the database refused")

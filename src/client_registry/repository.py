@@ -1,176 +1,444 @@
-"""All SQL of the service. Functions add and change rows; they never commit."""
+"""All SQL of the service and the one decoding of its rows into records.
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+Statements are built with SQLAlchemy Core and compiled once per dialect to
+the driver's own SQL; `database.py` runs them on the bare driver. Functions
+here add and change rows; they never commit."""
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    Table,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Select, Table, Text, bindparam, cast, delete, func, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import ClauseElement
 
 from client_registry.tables import AdminTokenRow, ClientRow
 
 clients: Table = ClientRow.__table__  # type: ignore[assignment]
 admin_tokens: Table = AdminTokenRow.__table__  # type: ignore[assignment]
-# A result row of any shape, read by column name.
-Record = Row[*tuple[Any, ...]]
 
-# Built once: building a statement costs more than running it. The last three
-# are the hot reads, which hot_reads.py runs on the bare driver.
-_CLIENT_BY_ID = select(clients).where(clients.c.id == bindparam("client_id"))
-DOCUMENT_BY_ID = select(clients.c.document, clients.c.revision).where(
-    clients.c.id == bindparam("client_id")
-)
-CREDENTIALS_BY_ID = select(
-    clients.c.id,
-    clients.c.auth_methods,
-    clients.c.secret_hash,
-    clients.c.secret_generated,
-    clients.c.previous_secret_hash,
-    clients.c.previous_secret_generated,
-    clients.c.previous_secret_expires_at,
-    clients.c.document,
-).where(clients.c.id == bindparam("client_id"))
-ACTIVE_TOKEN = select(admin_tokens.c.scopes).where(
+Params = dict[str, Any]
+
+
+class Runner(Protocol):
+    """Where statements run: a read on its own, or a transaction."""
+
+    sql: "Statements"
+
+    async def fetch(self, sql: str, params: Params) -> Sequence[Sequence[Any]]: ...
+
+    async def execute(self, sql: str, params: Params) -> int:
+        """Runs a statement; returns the number of rows it changed."""
+        ...
+
+
+# Records: what the rest of the service sees of a row.
+
+
+class ClientRecord(NamedTuple):
+    """A stored client, every column in table order."""
+
+    seq: int
+    id: str
+    name: str
+    name_folded: str
+    redirect: list[str]
+    grant_types: list[str]
+    response_types: list[str]
+    response_modes: list[str]
+    scopes: list[str]
+    first_party: bool
+    auth_methods: list[str]
+    secret_hash: str
+    secret_generated: bool
+    secret_created_at: datetime
+    previous_secret_hash: str | None
+    previous_secret_generated: bool | None
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    document: str
+    revision: str
+
+
+class Document(NamedTuple):
+    """What a read sends: the serialized client and its revision."""
+
+    document: str
+    revision: str
+
+
+class Credentials(NamedTuple):
+    """What authentication needs: the secrets, the allowed methods, the document."""
+
+    id: str
+    auth_methods: list[str]
+    secret_hash: str
+    secret_generated: bool
+    previous_secret_hash: str | None
+    previous_secret_generated: bool | None
+    previous_secret_expires_at: datetime | None
+    document: str
+
+
+class ListedClient(NamedTuple):
+    seq: int
+    document: str
+
+
+class AdminToken(NamedTuple):
+    id: str
+    name: str
+    scopes: list[str]
+
+
+class TokenListing(NamedTuple):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+# Decoding: PostgreSQL hands back JSON, booleans and aware timestamps;
+# SQLite keeps JSON as text, booleans as integers and timestamps as naive
+# UTC text. Each column kind has one converter that takes either.
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
+def _converter(column_type: Any) -> Callable[[Any], Any]:
+    name = type(column_type).__name__
+    return {"JSON": _json, "Boolean": _bool, "UtcDateTime": _time}.get(name, _same)
+
+
+class _Decoder:
+    """Turns a row of the given columns into a record."""
+
+    def __init__(self, record: Callable[..., Any], columns: Sequence[Any]) -> None:
+        self._record = record
+        self._converters = tuple(_converter(column.type) for column in columns)
+
+    def __call__(self, row: Sequence[Any]) -> Any:
+        return self._record(*(convert(v) for convert, v in zip(self._converters, row, strict=True)))
+
+
+def _columns(table: Table, names: Sequence[str]) -> list[Any]:
+    return [table.c[name] for name in names]
+
+
+_CLIENT_COLUMNS = _columns(clients, ClientRecord._fields)
+_CREDENTIAL_COLUMNS = _columns(clients, Credentials._fields)
+_TOKEN_COLUMNS = _columns(admin_tokens, AdminToken._fields)
+_TOKEN_LISTING_COLUMNS = _columns(admin_tokens, TokenListing._fields)
+_decode_client = _Decoder(ClientRecord, _CLIENT_COLUMNS)
+_decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS)
+_decode_token = _Decoder(AdminToken, _TOKEN_COLUMNS)
+_decode_token_listing = _Decoder(TokenListing, _TOKEN_LISTING_COLUMNS)
+
+# Encoding: lists go as JSON text on both engines (PostgreSQL casts the
+# untyped text to json); SQLite stores timestamps as SQLAlchemy does.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _encode(value: Any, *, sqlite_times: bool) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value)
+    if sqlite_times and isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    return value
+
+
+# Advisory lock keys (PostgreSQL), one per kind of writer that takes turns.
+CREATION_LOCK = 0x636C_7265_6700_0002
+TOKENS_LOCK = 0x636C_7265_6700_0003
+
+# Statements, built once.
+_by_id = clients.c.id == bindparam("client_id")
+_CLIENT_BY_ID = select(*_CLIENT_COLUMNS).where(_by_id)
+_DOCUMENT_BY_ID = select(clients.c.document, clients.c.revision).where(_by_id)
+_CREDENTIALS_BY_ID = select(*_CREDENTIAL_COLUMNS).where(_by_id)
+_ACTIVE_TOKEN = select(*_TOKEN_COLUMNS).where(
     admin_tokens.c.digest == bindparam("digest"), admin_tokens.c.revoked_at.is_(None)
 )
-
-
-def get_client(conn: Connection, *, client_id: str) -> Record | None:
-    return conn.execute(_CLIENT_BY_ID, {"client_id": client_id}).one_or_none()
-
-
-def insert_client(conn: Connection, *, values: dict[str, Any]) -> None:
-    """Raises IntegrityError when the id is taken."""
-    conn.execute(insert(clients).values(**values))
-
-
-def update_client(
-    conn: Connection, *, client_id: str, revision: str, values: dict[str, Any]
-) -> bool:
-    """Compare-and-set on the revision; False when another writer came first."""
-    result = conn.execute(
-        update(clients)
-        .where(clients.c.id == client_id, clients.c.revision == revision)
-        .values(**values)
-    )
-    return result.rowcount == 1
-
-
-def delete_client(conn: Connection, *, client_id: str, revision: str | None) -> bool:
-    statement = delete(clients).where(clients.c.id == client_id)
-    if revision is not None:
-        statement = statement.where(clients.c.revision == revision)
-    return conn.execute(statement).rowcount == 1
+# Every column a write may set; the id and the creation sequence never change.
+_WRITABLE = [c.name for c in clients.columns if c.name not in ("seq", "id")]
+_INSERT_KEYS = ["id", *_WRITABLE]
 
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _array_contains(column: Any, item: str) -> Any:
-    # Grant types and scope tokens hold no quote or backslash, so an item's
-    # JSON form is the item between quotes on every engine.
-    return cast(column, Text).like(f'%"{_like_escape(item)}"%', escape="\\")
+def _array_contains(column: Any, param: str) -> Any:
+    return cast(column, Text).like(bindparam(param), escape="\\")
 
 
-def list_clients(
-    conn: Connection,
-    *,
-    after_seq: int,
-    limit: int,
-    name: str | None = None,
-    grant_type: str | None = None,
-    scope: str | None = None,
-    first_party: bool | None = None,
-) -> Sequence[Record]:
-    """Serialized clients in creation order after a keyset position."""
-    statement = select(clients.c.seq, clients.c.document).where(clients.c.seq > after_seq)
-    if name is not None:
-        pattern = f"%{_like_escape(name.casefold())}%"
-        statement = statement.where(clients.c.name_folded.like(pattern, escape="\\"))
-    if grant_type is not None:
-        statement = statement.where(_array_contains(clients.c.grant_types, grant_type))
-    if scope is not None:
-        statement = statement.where(_array_contains(clients.c.scopes, scope))
-    if first_party is not None:
-        statement = statement.where(clients.c.first_party == first_party)
-    return conn.execute(statement.order_by(clients.c.seq).limit(limit)).all()
+@dataclass(frozen=True)
+class ListFilters:
+    name: str | None = None
+    grant_type: str | None = None
+    scope: str | None = None
+    first_party: bool | None = None
+
+    def params(self) -> Params:
+        # Grant types and scope tokens hold no quote or backslash, so an
+        # item's JSON form is the item between quotes on every engine.
+        params: Params = {}
+        if self.name is not None:
+            params["name_pattern"] = f"%{_like_escape(self.name.casefold())}%"
+        if self.grant_type is not None:
+            params["grant_pattern"] = f'%"{_like_escape(self.grant_type)}"%'
+        if self.scope is not None:
+            params["scope_pattern"] = f'%"{_like_escape(self.scope)}"%'
+        if self.first_party is not None:
+            params["first_party"] = self.first_party
+        return params
 
 
-def insert_token(
-    conn: Connection,
-    *,
-    token_id: str,
-    name: str,
-    digest: str,
-    scopes: list[str],
-    created_at: datetime,
-) -> None:
-    conn.execute(
-        insert(admin_tokens).values(
-            id=token_id, name=name, digest=digest, scopes=scopes, created_at=created_at
+def _list_statement(filters: frozenset[str]) -> Select[Any]:
+    statement = select(clients.c.seq, clients.c.document).where(
+        clients.c.seq > bindparam("after_seq")
+    )
+    if "name_pattern" in filters:
+        statement = statement.where(clients.c.name_folded.like(bindparam("name_pattern"), "\\"))
+    if "grant_pattern" in filters:
+        statement = statement.where(_array_contains(clients.c.grant_types, "grant_pattern"))
+    if "scope_pattern" in filters:
+        statement = statement.where(_array_contains(clients.c.scopes, "scope_pattern"))
+    if "first_party" in filters:
+        statement = statement.where(clients.c.first_party == bindparam("first_party"))
+    return statement.order_by(clients.c.seq)
+
+
+def _dialect(name: str) -> Dialect:
+    if name == "sqlite":
+        return sqlite.pysqlite.SQLiteDialect_pysqlite(paramstyle="named")
+    return postgresql.psycopg.PGDialect_psycopg()  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class Statements:
+    """Every statement compiled for one engine, and its value encoding."""
+
+    engine: str
+    _dialect: Dialect = field(init=False, repr=False)
+    _lists: dict[frozenset[str], str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._dialect = _dialect(self.engine)
+        insert = sqlite.insert if self.engine == "sqlite" else postgresql.insert
+        self.client_by_id = self.compile(_CLIENT_BY_ID)
+        self.client_for_update = self.compile(_CLIENT_BY_ID.with_for_update())
+        self.document_by_id = self.compile(_DOCUMENT_BY_ID)
+        self.credentials_by_id = self.compile(_CREDENTIALS_BY_ID)
+        self.active_token = self.compile(_ACTIVE_TOKEN)
+        self.insert_client = self.compile(
+            insert(clients).on_conflict_do_nothing(index_elements=[clients.c.id]),
+            column_keys=_INSERT_KEYS,
         )
-    )
+        self.update_client = self.compile(update(clients).where(_by_id), column_keys=_WRITABLE)
+        self.delete_client = self.compile(delete(clients).where(_by_id))
+        old_hash: Any = bindparam("old_hash")
+        self.drop_previous_secret = self.compile(
+            update(clients)
+            .where(_by_id, clients.c.previous_secret_hash == old_hash)
+            .values(previous_secret_hash=null(), previous_secret_generated=null())
+        )
+        self.replace_current_hash = self.compile(
+            update(clients)
+            .where(_by_id, clients.c.secret_hash == old_hash)
+            .values(secret_hash=bindparam("new_hash"))
+        )
+        self.replace_previous_hash = self.compile(
+            update(clients)
+            .where(_by_id, clients.c.previous_secret_hash == old_hash)
+            .values(previous_secret_hash=bindparam("new_hash"))
+        )
+        self.insert_token = self.compile(
+            insert(admin_tokens), column_keys=[c.name for c in admin_tokens.columns]
+        )
+        self.list_tokens = self.compile(
+            select(*_TOKEN_LISTING_COLUMNS).order_by(admin_tokens.c.created_at, admin_tokens.c.id)
+        )
+        self.token_exists = self.compile(
+            select(admin_tokens.c.id).where(admin_tokens.c.id == bindparam("token_id"))
+        )
+        self.revoke_token = self.compile(
+            update(admin_tokens)
+            .where(admin_tokens.c.id == bindparam("token_id"), admin_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=bindparam("revoked_at"))
+        )
+        self.count_tokens = self.compile(select(func.count()).select_from(admin_tokens))
+        # PostgreSQL hands out sequence numbers as rows are inserted, not as
+        # they commit; creators taking turns on a lock until they commit keeps
+        # creation order and commit order one, so a keyset walk misses no
+        # client. SQLite's writer holds the whole database already.
+        self.lock_creation = (
+            None if self.engine == "sqlite" else f"SELECT pg_advisory_xact_lock({CREATION_LOCK})"
+        )
+        self.lock_tokens = (
+            None if self.engine == "sqlite" else f"SELECT pg_advisory_xact_lock({TOKENS_LOCK})"
+        )
+
+    def compile(self, statement: ClauseElement, *, column_keys: list[str] | None = None) -> str:
+        return str(statement.compile(dialect=self._dialect, column_keys=column_keys))
+
+    def list_clients(self, filters: frozenset[str]) -> str:
+        """The list query for a set of filters, compiled on first use."""
+        sql = self._lists.get(filters)
+        if sql is None:
+            # The limit is added as text: SQLite's compiler pairs a bound LIMIT
+            # with an OFFSET parameter of its own.
+            limit = ":limit" if self.engine == "sqlite" else "%(limit)s"
+            sql = self.compile(_list_statement(filters)) + f" LIMIT {limit}"
+            self._lists[filters] = sql
+        return sql
+
+    def bind(self, values: Params) -> Params:
+        sqlite_times = self.engine == "sqlite"
+        return {key: _encode(value, sqlite_times=sqlite_times) for key, value in values.items()}
 
 
-def list_tokens(conn: Connection) -> Sequence[Record]:
-    return conn.execute(
-        select(
-            admin_tokens.c.id,
-            admin_tokens.c.name,
-            admin_tokens.c.scopes,
-            admin_tokens.c.created_at,
-            admin_tokens.c.revoked_at,
-        ).order_by(admin_tokens.c.created_at, admin_tokens.c.id)
-    ).all()
+# Reads.
 
 
-def revoke_token(conn: Connection, *, token_id: str, revoked_at: datetime) -> bool:
-    result = conn.execute(
-        update(admin_tokens)
-        .where(admin_tokens.c.id == token_id, admin_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=revoked_at)
-    )
-    return result.rowcount == 1
+async def _one(db: Runner, sql: str, params: Params) -> Sequence[Any] | None:
+    rows = await db.fetch(sql, params)
+    return rows[0] if rows else None
 
 
-def token_exists(conn: Connection, *, token_id: str) -> bool:
-    found = conn.execute(select(admin_tokens.c.id).where(admin_tokens.c.id == token_id))
-    return found.first() is not None
+async def active_token(db: Runner, *, digest: str) -> AdminToken | None:
+    row = await _one(db, db.sql.active_token, {"digest": digest})
+    return None if row is None else _decode_token(row)
 
 
-def count_tokens(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(admin_tokens)).scalar_one()
+async def document(db: Runner, *, client_id: str) -> Document | None:
+    row = await _one(db, db.sql.document_by_id, {"client_id": client_id})
+    return None if row is None else Document(*row)
 
 
-def replace_secret_hash(
-    conn: Connection, *, client_id: str, previous: bool, old_hash: str, new_hash: str
+async def credentials(db: Runner, *, client_id: str) -> Credentials | None:
+    row = await _one(db, db.sql.credentials_by_id, {"client_id": client_id})
+    return None if row is None else _decode_credentials(row)
+
+
+async def get_client(
+    db: Runner, *, client_id: str, for_update: bool = False
+) -> ClientRecord | None:
+    """A whole client; `for_update` locks its row until the transaction ends
+    (SQLite's writer holds the whole database already)."""
+    sql = db.sql.client_for_update if for_update else db.sql.client_by_id
+    row = await _one(db, sql, {"client_id": client_id})
+    return None if row is None else _decode_client(row)
+
+
+async def list_clients(
+    db: Runner, *, after_seq: int, limit: int, filters: ListFilters
+) -> list[ListedClient]:
+    """Serialized clients in creation order after a keyset position."""
+    params = filters.params()
+    sql = db.sql.list_clients(frozenset(params))
+    rows = await db.fetch(sql, {**db.sql.bind(params), "after_seq": after_seq, "limit": limit})
+    return [ListedClient(*row) for row in rows]
+
+
+# Writes.
+
+
+async def lock_creation(db: Runner) -> None:
+    """Take the creators' turn until the transaction ends."""
+    if db.sql.lock_creation is not None:
+        await db.fetch(db.sql.lock_creation, {})
+
+
+async def lock_tokens(db: Runner) -> None:
+    """Take the token writers' turn until the transaction ends."""
+    if db.sql.lock_tokens is not None:
+        await db.fetch(db.sql.lock_tokens, {})
+
+
+async def insert_client(db: Runner, *, values: Params) -> bool:
+    """False when a client with this id exists."""
+    params = db.sql.bind({key: values[key] for key in _INSERT_KEYS})
+    return await db.execute(db.sql.insert_client, params) == 1
+
+
+async def update_client(db: Runner, *, client_id: str, values: Params) -> None:
+    """Set every writable column from `values`."""
+    params = db.sql.bind({key: values[key] for key in _WRITABLE})
+    await db.execute(db.sql.update_client, {**params, "client_id": client_id})
+
+
+async def delete_client(db: Runner, *, client_id: str) -> bool:
+    return await db.execute(db.sql.delete_client, {"client_id": client_id}) == 1
+
+
+async def replace_secret_hash(
+    db: Runner, *, client_id: str, previous: bool, old_hash: str, new_hash: str
 ) -> None:
     """Swap one stored hash for another of the same secret (an upgrade); a
     no-op when a rotation replaced the hash in between."""
-    column = clients.c.previous_secret_hash if previous else clients.c.secret_hash
-    conn.execute(
-        update(clients)
-        .where(clients.c.id == client_id, column == old_hash)
-        .values({column: new_hash})
-    )
+    sql = db.sql.replace_previous_hash if previous else db.sql.replace_current_hash
+    params = {"client_id": client_id, "old_hash": old_hash, "new_hash": new_hash}
+    await db.execute(sql, params)
 
 
-def drop_previous_secret(conn: Connection, *, client_id: str, old_hash: str) -> None:
+async def drop_previous_secret(db: Runner, *, client_id: str, old_hash: str) -> None:
     """Forget an expired previous secret; its expiry time stays on show."""
-    conn.execute(
-        update(clients)
-        .where(clients.c.id == client_id, clients.c.previous_secret_hash == old_hash)
-        .values(previous_secret_hash=None, previous_secret_generated=None)
-    )
+    await db.execute(db.sql.drop_previous_secret, {"client_id": client_id, "old_hash": old_hash})
+
+
+async def insert_token(
+    db: Runner, *, token_id: str, name: str, digest: str, scopes: list[str], created_at: datetime
+) -> None:
+    values = {
+        "id": token_id,
+        "name": name,
+        "digest": digest,
+        "scopes": scopes,
+        "created_at": created_at,
+        "revoked_at": None,
+    }
+    await db.execute(db.sql.insert_token, db.sql.bind(values))
+
+
+async def list_tokens(db: Runner) -> list[TokenListing]:
+    return [_decode_token_listing(row) for row in await db.fetch(db.sql.list_tokens, {})]
+
+
+async def token_exists(db: Runner, *, token_id: str) -> bool:
+    return await _one(db, db.sql.token_exists, {"token_id": token_id}) is not None
+
+
+async def revoke_token(db: Runner, *, token_id: str, revoked_at: datetime) -> bool:
+    params = db.sql.bind({"token_id": token_id, "revoked_at": revoked_at})
+    return await db.execute(db.sql.revoke_token, params) == 1
+
+
+async def count_tokens(db: Runner) -> int:
+    row = await _one(db, db.sql.count_tokens, {})
+    assert row is not None
+    return int(row[0])

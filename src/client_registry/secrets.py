@@ -1,10 +1,20 @@
 """Client secrets: generation, hashing policy and verification (passlib)."""
 
+import asyncio
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from passlib.context import CryptContext
 
 from client_registry.settings import Settings
+
+T = TypeVar("T")
+# Password-grade hashes run on these threads, never on the event loop; one
+# core is left to the loop, so a flood of them cannot starve other requests.
+SLOW_HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
 
 
 def generate_secret(prefix: str) -> str:
@@ -36,6 +46,21 @@ class SecretHasher:
         self._given = _context(settings.secret_schemes, settings.given_secret_rounds)
         # Verified against when the client is unknown, so that costs the same.
         self._dummy_hash = self._generated.hash(generate_secret(""))
+        self._slow = ThreadPoolExecutor(SLOW_HASH_THREADS, thread_name_prefix="hash")
+
+    async def offload(self, work: Callable[..., T], *args: object) -> T:
+        """Run slow hashing work on the hashing threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._slow, work, *args)
+
+    async def hash_off_loop(self, secret: str, *, generated: bool) -> str:
+        """A generated secret's cheap hash at once; a given secret's
+        password-grade hash on the hashing threads."""
+        if generated:
+            return self.hash(secret, generated=True)
+        return await self.offload(self._given.hash, secret)
+
+    def close(self) -> None:
+        self._slow.shutdown(wait=False, cancel_futures=True)
 
     def _policy(self, *, generated: bool) -> CryptContext:
         return self._generated if generated else self._given

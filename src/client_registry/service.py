@@ -1,4 +1,4 @@
-"""Use-cases of the registry. Each write use-case commits in one place."""
+"""Use-cases of the registry. Each write runs in one transaction, opened here."""
 
 import uuid
 from collections.abc import Callable
@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from client_registry import repository, validation
+from client_registry.database import Database
 from client_registry.etags import if_match_passes
-from client_registry.hot_reads import Document, HotReads
 from client_registry.pagination import decode_cursor, encode_cursor
 from client_registry.problems import (
     Conflict,
@@ -20,7 +18,7 @@ from client_registry.problems import (
     invalid_client_fields,
     pydantic_problem,
 )
-from client_registry.repository import Record
+from client_registry.repository import ClientRecord, Document, ListedClient, ListFilters, Runner
 from client_registry.schemas import (
     ClientCreate,
     ClientMetadata,
@@ -32,8 +30,6 @@ from client_registry.secrets import SecretHasher, generate_secret
 
 Clock = Callable[[], datetime]
 WRITABLE_FIELDS = tuple(ClientMetadata.model_fields)
-# Lost compare-and-set races retried before a write gives up with 409.
-WRITE_ATTEMPTS = 3
 
 
 def _new_revision() -> str:
@@ -56,10 +52,17 @@ def _not_found(client_id: str) -> NotFound:
     return NotFound(f"no client with id '{client_id}'")
 
 
-def existing_client(conn: Connection, client_id: str) -> Record:
-    row = repository.get_client(conn, client_id=client_id)
+def _stale() -> PreconditionFailed:
+    return PreconditionFailed("the client has changed since the given ETag")
+
+
+async def _locked_client(tx: Runner, client_id: str, if_match: str | None) -> ClientRecord:
+    """The client, locked for this transaction, if the If-Match holds."""
+    row = await repository.get_client(tx, client_id=client_id, for_update=True)
     if row is None:
         raise _not_found(client_id)
+    if not if_match_passes(if_match, row.revision):
+        raise _stale()
     return row
 
 
@@ -68,146 +71,126 @@ def _check_path_id(data: ClientReplace | ClientPatch, client_id: str) -> None:
         raise invalid_client_fields([("id", "must equal the id in the path; ids cannot change")])
 
 
-async def get_client(reads: HotReads, *, client_id: str) -> Document:
-    found = await reads.document(client_id)
+async def get_client(db: Database, *, client_id: str) -> Document:
+    found = await repository.document(db.reads, client_id=client_id)
     if found is None:
         raise _not_found(client_id)
     return found
 
 
-def create_client(
-    conn: Connection,
+async def create_client(
+    db: Database,
     *,
     data: ClientCreate,
     hasher: SecretHasher,
     secret_prefix: str,
     now: Clock,
-) -> tuple[Record, str]:
+) -> tuple[Document, str]:
     """Store a new client; returns it with its plaintext secret."""
     _check_redirect_required(data)
-    secret = data.secret if data.secret is not None else generate_secret(secret_prefix)
-    secret_hash = hasher.hash(secret, generated=data.secret is None)
+    generated = data.secret is None
+    secret = generate_secret(secret_prefix) if data.secret is None else data.secret
+    # Hashed before the transaction: a password-grade hash holds no lock.
+    secret_hash = await hasher.hash_off_loop(secret, generated=generated)
     client_id = data.id if data.id is not None else str(uuid.uuid4())
     at = now()
     values = {
         "id": client_id,
         **_metadata_values(data),
         "secret_hash": secret_hash,
-        "secret_generated": data.secret is None,
+        "secret_generated": generated,
         "secret_created_at": at,
+        "previous_secret_hash": None,
+        "previous_secret_generated": None,
+        "previous_secret_expires_at": None,
         "created_at": at,
         "updated_at": at,
         "revision": _new_revision(),
     }
-    try:
-        repository.insert_client(conn, values={**values, "document": client_document(values)})
-    except IntegrityError:
-        conn.rollback()
-        raise Conflict(f"a client with id '{client_id}' exists") from None
-    row = existing_client(conn, client_id)
-    conn.commit()
-    return row, secret
+    values["document"] = client_document(values)
+    async with db.transaction() as tx:
+        await repository.lock_creation(tx)
+        if not await repository.insert_client(tx, values=values):
+            raise Conflict(f"a client with id '{client_id}' exists")
+    return Document(values["document"], values["revision"]), secret
 
 
-def write_client(
-    conn: Connection,
+async def write_client(
+    db: Database,
     *,
     client_id: str,
     if_match: str | None,
-    change: Callable[[Record], dict[str, Any]],
+    change: Callable[[ClientRecord], dict[str, Any]],
     now: Clock,
-) -> Record:
-    """Read, change and compare-and-set one client, retrying lost races.
+) -> Document:
+    """Change one client under its lock: writers without If-Match wait their
+    turn, and one with a stale If-Match gets 412.
 
     `change` maps the stored row to the columns to set; every write also
     moves updatedAt and the revision (the ETag)."""
-    for _ in range(WRITE_ATTEMPTS):
-        row = existing_client(conn, client_id)
-        if not if_match_passes(if_match, row.revision):
-            raise PreconditionFailed("the client has changed since the given ETag")
-        values = {**change(row), "updated_at": now(), "revision": _new_revision()}
-        values["document"] = client_document({**row._mapping, **values})
-        if repository.update_client(
-            conn, client_id=client_id, revision=row.revision, values=values
-        ):
-            stored = existing_client(conn, client_id)
-            conn.commit()
-            return stored
-        conn.rollback()
-    raise Conflict("the client kept changing during the update; try again")
+    async with db.transaction() as tx:
+        row = await _locked_client(tx, client_id, if_match)
+        values = {**row._asdict(), **change(row), "updated_at": now(), "revision": _new_revision()}
+        values["document"] = client_document(values)
+        await repository.update_client(tx, client_id=client_id, values=values)
+    return Document(values["document"], values["revision"])
 
 
-def replace_client(
-    conn: Connection, *, client_id: str, data: ClientReplace, if_match: str | None, now: Clock
-) -> Record:
+async def replace_client(
+    db: Database, *, client_id: str, data: ClientReplace, if_match: str | None, now: Clock
+) -> Document:
     _check_path_id(data, client_id)
     _check_redirect_required(data)
     values = _metadata_values(data)
-    return write_client(
-        conn, client_id=client_id, if_match=if_match, change=lambda _: values, now=now
+    return await write_client(
+        db, client_id=client_id, if_match=if_match, change=lambda _: values, now=now
     )
 
 
-def patch_client(
-    conn: Connection, *, client_id: str, patch: ClientPatch, if_match: str | None, now: Clock
-) -> Record:
+def _merged(row: ClientRecord, patch: ClientPatch) -> dict[str, Any]:
     """RFC 7396: sent fields replace stored ones, null returns a field to its default."""
-    _check_path_id(patch, client_id)
-
-    def merge(row: Record) -> dict[str, Any]:
-        merged = {field: getattr(row, field) for field in WRITABLE_FIELDS}
-        for field in patch.model_fields_set & set(WRITABLE_FIELDS):
-            value = getattr(patch, field)
-            if value is None:
-                del merged[field]
-            else:
-                merged[field] = value
-        try:
-            data = ClientMetadata.model_validate(
-                {ClientMetadata.model_fields[key].alias: value for key, value in merged.items()}
-            )
-        except ValidationError as error:
-            raise pydantic_problem(error.errors(), client_body=True) from None
-        _check_redirect_required(data)
-        return _metadata_values(data)
-
-    return write_client(conn, client_id=client_id, if_match=if_match, change=merge, now=now)
-
-
-def delete_client(conn: Connection, *, client_id: str, if_match: str | None) -> None:
-    row = existing_client(conn, client_id)
-    if not if_match_passes(if_match, row.revision):
-        raise PreconditionFailed("the client has changed since the given ETag")
-    revision = row.revision if if_match is not None else None
-    if not repository.delete_client(conn, client_id=client_id, revision=revision):
-        conn.rollback()
-        if if_match is not None:
-            raise PreconditionFailed("the client has changed since the given ETag")
-        raise _not_found(client_id)
-    conn.commit()
-
-
-def list_clients(
-    conn: Connection,
-    *,
-    cursor: str | None,
-    limit: int,
-    name: str | None,
-    grant_type: str | None,
-    scope: str | None,
-    first_party: bool | None,
-) -> tuple[list[Record], str | None]:
-    """One page in creation order and the cursor of the next, if any."""
-    rows = list(
-        repository.list_clients(
-            conn,
-            after_seq=decode_cursor(cursor),
-            limit=limit + 1,
-            name=name,
-            grant_type=grant_type,
-            scope=scope,
-            first_party=first_party,
+    merged = {field: getattr(row, field) for field in WRITABLE_FIELDS}
+    for field in patch.model_fields_set & set(WRITABLE_FIELDS):
+        value = getattr(patch, field)
+        if value is None:
+            del merged[field]
+        else:
+            merged[field] = value
+    try:
+        data = ClientMetadata.model_validate(
+            {ClientMetadata.model_fields[key].alias: value for key, value in merged.items()}
         )
+    except ValidationError as error:
+        raise pydantic_problem(error.errors(), client_body=True) from None
+    _check_redirect_required(data)
+    return _metadata_values(data)
+
+
+async def patch_client(
+    db: Database, *, client_id: str, patch: ClientPatch, if_match: str | None, now: Clock
+) -> Document:
+    _check_path_id(patch, client_id)
+    return await write_client(
+        db,
+        client_id=client_id,
+        if_match=if_match,
+        change=lambda row: _merged(row, patch),
+        now=now,
+    )
+
+
+async def delete_client(db: Database, *, client_id: str, if_match: str | None) -> None:
+    async with db.transaction() as tx:
+        await _locked_client(tx, client_id, if_match)
+        await repository.delete_client(tx, client_id=client_id)
+
+
+async def list_clients(
+    db: Database, *, cursor: str | None, limit: int, filters: ListFilters
+) -> tuple[list[ListedClient], str | None]:
+    """One page in creation order and the cursor of the next, if any."""
+    rows = await repository.list_clients(
+        db.scans, after_seq=decode_cursor(cursor), limit=limit + 1, filters=filters
     )
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1].seq)

@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
@@ -27,12 +29,33 @@ class Settings(BaseSettings):
     generated_secret_rounds: int = Field(default=10, ge=1)
     given_secret_rounds: int = Field(default=600_000, ge=1)
     secret_prefix: str = "crs_"  # noqa: S105 - a public marker, not a secret
+    # Every wait on the database has a bound (seconds). A few seconds: long
+    # enough for a busy database, short enough that an outage is a prompt 503.
+    connect_timeout: float = Field(default=3.0, gt=0)
+    statement_timeout: float = Field(default=5.0, gt=0)  # SQLite: its busy timeout
+    pool_timeout: float = Field(default=5.0, gt=0)  # waiting for a free connection
+    # PostgreSQL connections per process: a handful serve thousands of short
+    # queries a second, and replicas times this must fit max_connections.
+    pool_size: int = Field(default=5, ge=1, le=100)
 
     @field_validator("cors_origins", "secret_schemes", mode="before")
     @classmethod
     def split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "must be a URL such as sqlite:///./registry.db or postgresql://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
 
     @field_validator("log_level", mode="before")

@@ -5,9 +5,9 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
-
 from client_registry import repository
+from client_registry.database import Database
+from client_registry.repository import Runner, TokenListing
 
 TOKEN_PREFIX = "crat_"  # noqa: S105 - "client registry admin token", a public marker
 SCOPE_READ = "clients:read"
@@ -28,32 +28,43 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(conn: Connection, *, name: str, scopes: Sequence[str]) -> str:
-    """Store a new token's digest and return the token, which is shown once."""
+async def _insert_token(tx: Runner, *, name: str, scopes: Sequence[str]) -> str:
     token = new_token()
-    repository.insert_token(
-        conn,
+    await repository.insert_token(
+        tx,
         token_id=new_token_id(),
         name=name,
         digest=token_digest(token),
         scopes=list(dict.fromkeys(scopes)),
         created_at=datetime.now(UTC),
     )
-    conn.commit()
     return token
 
 
-def bootstrap_token(conn: Connection) -> str | None:
-    """A token with every scope when the database has never held one."""
-    if repository.count_tokens(conn) > 0:
-        return None
-    return create_token(conn, name="bootstrap", scopes=ALL_SCOPES)
+async def create_token(db: Database, *, name: str, scopes: Sequence[str]) -> str:
+    """Store a new token's digest and return the token, which is shown once."""
+    async with db.transaction() as tx:
+        return await _insert_token(tx, name=name, scopes=scopes)
 
 
-def revoke_token(conn: Connection, *, token_id: str) -> bool:
+async def bootstrap_token(db: Database) -> str | None:
+    """A token with every scope when the database has never held one; of
+    several processes starting at once, exactly one makes it."""
+    async with db.transaction() as tx:
+        await repository.lock_tokens(tx)
+        if await repository.count_tokens(tx) > 0:
+            return None
+        return await _insert_token(tx, name="bootstrap", scopes=ALL_SCOPES)
+
+
+async def list_tokens(db: Database) -> list[TokenListing]:
+    return await repository.list_tokens(db.scans)
+
+
+async def revoke_token(db: Database, *, token_id: str) -> bool:
     """False when no such token exists; revoking twice is harmless."""
-    if not repository.token_exists(conn, token_id=token_id):
-        return False
-    repository.revoke_token(conn, token_id=token_id, revoked_at=datetime.now(UTC))
-    conn.commit()
+    async with db.transaction() as tx:
+        if not await repository.token_exists(tx, token_id=token_id):
+            return False
+        await repository.revoke_token(tx, token_id=token_id, revoked_at=datetime.now(UTC))
     return True

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
 from client_registry import lifecycle, service, validation
-from client_registry.dependencies import ConnectionDep, RuntimeDep
+from client_registry.dependencies import RuntimeDep
 from client_registry.etags import etag, if_none_match_hits
-from client_registry.hot_reads import Document
-from client_registry.repository import Record
+from client_registry.repository import Document, ListFilters
 from client_registry.schemas import (
     AuthenticateClient,
     ClientCreate,
@@ -49,7 +48,7 @@ _STALE: Responses = {412: _problem("If-Match does not match the current ETag")}
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
 
-def _client(row: Record | Document, *, status: int = 200, secret: str | None = None) -> Response:
+def _client(row: Document, *, status: int = 200, secret: str | None = None) -> Response:
     """The stored document as it is, with the secret added when one is shown."""
     body = row.document
     if secret is not None:
@@ -70,28 +69,24 @@ def _location(client_id: str) -> str:
     response_model=ClientWithSecret,
     responses={**_BODY_ERRORS, 409: _problem("the id exists")},
 )
-def create_client(
-    body: ClientCreate,
-    conn: ConnectionDep,
-    runtime: RuntimeDep,
-) -> Response:
+async def create_client(body: ClientCreate, runtime: RuntimeDep) -> Response:
     """Create a client; the response holds its secret, shown this once."""
-    row, secret = service.create_client(
-        conn,
+    row, secret = await service.create_client(
+        runtime.database,
         data=body,
         hasher=runtime.hasher,
         secret_prefix=runtime.settings.secret_prefix,
         now=runtime.clock,
     )
     response = _client(row, status=201, secret=secret)
-    response.headers["Location"] = _location(row.id)
+    response.headers["Location"] = _location(json.loads(row.document)["id"])
     return response
 
 
 @router.get("", operation_id="listClients", name="listClients", response_model=ClientPage)
 async def list_clients(
     request: Request,
-    conn: ConnectionDep,
+    runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     name: Annotated[
@@ -104,14 +99,9 @@ async def list_clients(
     first_party: Annotated[bool | None, Query(alias="firstParty")] = None,
 ) -> Response:
     """List clients in creation order, one page at a time."""
-    rows, next_cursor = service.list_clients(
-        conn,
-        cursor=cursor,
-        limit=limit,
-        name=name,
-        grant_type=grant_type,
-        scope=scope,
-        first_party=first_party,
+    filters = ListFilters(name=name, grant_type=grant_type, scope=scope, first_party=first_party)
+    rows, next_cursor = await service.list_clients(
+        runtime.database, cursor=cursor, limit=limit, filters=filters
     )
     items = ",".join(row.document for row in rows)
     body = f'{{"items":[{items}],"nextCursor":{json.dumps(next_cursor)}}}'
@@ -135,7 +125,7 @@ async def get_client(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Read one client; its secret is never shown."""
-    row = await service.get_client(runtime.hot_reads, client_id=client_id)
+    row = await service.get_client(runtime.database, client_id=client_id)
     if if_none_match_hits(if_none_match, row.revision):
         return Response(status_code=304, headers={"ETag": etag(row.revision)})
     return _client(row)
@@ -148,16 +138,15 @@ async def get_client(
     response_model=ClientRead,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
-def replace_client(
+async def replace_client(
     client_id: str,
     body: ClientReplace,
-    conn: ConnectionDep,
     runtime: RuntimeDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Replace every writable field; omitted optional fields return to their defaults."""
-    row = service.replace_client(
-        conn, client_id=client_id, data=body, if_match=if_match, now=runtime.clock
+    row = await service.replace_client(
+        runtime.database, client_id=client_id, data=body, if_match=if_match, now=runtime.clock
     )
     return _client(row)
 
@@ -169,16 +158,15 @@ def replace_client(
     response_model=ClientRead,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
-def update_client(
+async def update_client(
     client_id: str,
     body: Annotated[ClientPatch, Body(media_type="application/merge-patch+json")],
-    conn: ConnectionDep,
     runtime: RuntimeDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Change some fields with a JSON Merge Patch; null resets a field to its default."""
-    row = service.patch_client(
-        conn, client_id=client_id, patch=body, if_match=if_match, now=runtime.clock
+    row = await service.patch_client(
+        runtime.database, client_id=client_id, patch=body, if_match=if_match, now=runtime.clock
     )
     return _client(row)
 
@@ -190,9 +178,9 @@ def update_client(
     name="deleteClient",
     responses={**_NOT_FOUND, **_STALE},
 )
-def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None) -> Response:
+async def delete_client(client_id: str, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
     """Delete the client and its secrets."""
-    service.delete_client(conn, client_id=client_id, if_match=if_match)
+    await service.delete_client(runtime.database, client_id=client_id, if_match=if_match)
     return Response(status_code=204)
 
 
@@ -203,23 +191,16 @@ def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None)
     response_model=ClientWithSecret,
     responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
-def rotate_client_secret(
+async def rotate_client_secret(
     client_id: str,
-    conn: ConnectionDep,
     runtime: RuntimeDep,
     body: RotateSecret | None = None,
     if_match: IfMatch = None,
 ) -> Response:
     """Give the client a new secret, shown this once; the old one may keep
     working for a grace period."""
-    row, secret = lifecycle.rotate_secret(
-        conn,
-        client_id=client_id,
-        request=body or RotateSecret(),
-        if_match=if_match,
-        hasher=runtime.hasher,
-        secret_prefix=runtime.settings.secret_prefix,
-        now=runtime.clock,
+    row, secret = await lifecycle.rotate_secret(
+        runtime, client_id=client_id, request=body or RotateSecret(), if_match=if_match
     )
     return _client(row, secret=secret)
 

@@ -1,0 +1,198 @@
+"""PostgreSQL through psycopg 3's async connections: the libpq URL that
+migrates is the one that serves, and no call waits on the event loop."""
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from sqlalchemy.engine import URL
+
+from client_registry.outages import Breaker, DatabaseDown, FailureLog
+from client_registry.postgres_pool import ConnectionPool, PoolExhausted
+from client_registry.repository import Params, Runner, Statements
+from client_registry.settings import Settings
+
+Connection = AsyncConnection[tuple[Any, ...]]
+
+# SQLSTATEs of operational failures (a 503), by class or by code.
+_KINDS = {
+    "08": "connection_lost",
+    "53": "insufficient_resources",
+    "53100": "disk_full",
+    "57014": "statement_timeout",
+    "57P01": "restarting",
+    "57P02": "restarting",
+    "57P03": "restarting",
+    "25006": "read_only",
+    "55P03": "locked",
+    "40001": "contention",
+    "40P01": "contention",
+    "42P01": "not_migrated",
+}
+# Kinds after which the database is not asked again for a moment.
+_TRIPS = frozenset({"cannot_connect", "timeout"})
+# The client's own bound on one unit of work, past the server's statement
+# timeout: a paused or unreachable server enforces no timeout of its own.
+_MARGIN_SECONDS = 1.0
+
+
+def libpq_conninfo(url: URL) -> str:
+    """The URL as libpq connection parameters; every query parameter libpq
+    knows (sslmode, connect_timeout, options, ...) passes through."""
+    query = {key: v if isinstance(v, str) else v[-1] for key, v in url.query.items()}
+    params = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+        **query,
+    }
+    return make_conninfo("", **{key: value for key, value in params.items() if value is not None})
+
+
+def _sever(conn: Connection, severed: list[bool]) -> None:
+    """Wakes a call waiting on a silent server: shutting the socket down
+    makes it readable, and psycopg fails the call as a lost connection."""
+    severed.append(True)
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, psycopg.Error):
+        pass  # already closed
+
+
+class _Runner:
+    def __init__(self, database: "PostgresDatabase", conn: Connection | None = None) -> None:
+        self.sql = database.sql
+        self._database = database
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Params) -> Sequence[Sequence[Any]]:
+        if self._conn is not None:
+            cursor = await self._conn.execute(sql, params)
+            return await cursor.fetchall()
+        return await self._database.read(sql, params)
+
+    async def execute(self, sql: str, params: Params) -> int:
+        assert self._conn is not None, "writes run in a transaction"
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+
+class PostgresDatabase:
+    def __init__(self, url: URL, settings: Settings) -> None:
+        self.sql = Statements("postgresql")
+        conninfo = libpq_conninfo(url)
+        if "connect_timeout" not in conninfo_to_dict(conninfo):
+            conninfo = make_conninfo(
+                conninfo, connect_timeout=max(1, round(settings.connect_timeout))
+            )
+        self._conninfo = conninfo
+        self._statement_timeout_ms = int(settings.statement_timeout * 1000)
+        self._bound = settings.statement_timeout + _MARGIN_SECONDS
+        self._pool = ConnectionPool(
+            self._connect, size=settings.pool_size, wait_timeout=settings.pool_timeout
+        )
+        self._breaker = Breaker()
+        self._failures = FailureLog()
+        self.reads: Runner = _Runner(self)
+        self.scans: Runner = self.reads
+
+    async def _connect(self) -> Connection:
+        try:
+            conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                (str(self._statement_timeout_ms),),
+            )
+        except psycopg.Error as error:
+            raise _ConnectFailed(error) from None
+        return conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection for one unit of work, with every wait bounded;
+        driver failures come out as DatabaseDown."""
+        self._breaker.check()
+        severed: list[bool] = []
+        try:
+            async with self._pool.connection() as conn:
+                timer = asyncio.get_running_loop().call_later(self._bound, _sever, conn, severed)
+                try:
+                    yield conn
+                finally:
+                    timer.cancel()
+        except _ConnectFailed as failed:
+            raise self._down("cannot_connect", failed.error) from None
+        except PoolExhausted:
+            raise self._down("pool_exhausted", None) from None
+        except psycopg.Error as error:
+            kind = "timeout" if severed else _kind(error)
+            if kind is None:
+                raise
+            raise self._down(kind, error) from None
+
+    def _down(self, kind: str, error: psycopg.Error | None) -> DatabaseDown:
+        reason = "no reply in time" if kind == "timeout" else _reason(error)
+        self._failures.failed(kind, reason)
+        if kind in _TRIPS:
+            self._breaker.trip(kind)
+        return DatabaseDown(kind, reason)
+
+    async def read(self, sql: str, params: Params) -> list[tuple[Any, ...]]:
+        """One statement on its own; a connection the server dropped while
+        idle is replaced and the read, which changes nothing, runs again."""
+        for attempt in (1, 2):
+            try:
+                async with self._connection() as conn:
+                    cursor = await conn.execute(sql, params)
+                    return await cursor.fetchall()
+            except DatabaseDown as down:
+                if down.kind != "connection_lost" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Runner]:
+        async with self._connection() as conn, conn.transaction():
+            yield _Runner(self, conn)
+        self._failures.recovered()
+
+    async def ping(self) -> None:
+        await self.read("SELECT 1", {})
+        self._breaker.reset()
+        self._failures.recovered()
+
+    def connections_in_use(self) -> int:
+        return self._pool.in_use
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+class _ConnectFailed(Exception):
+    def __init__(self, error: psycopg.Error) -> None:
+        self.error = error
+
+
+def _kind(error: psycopg.Error) -> str | None:
+    state = error.sqlstate
+    if state is None:
+        # Raised by the client: the connection broke or was closed.
+        return "connection_lost" if isinstance(error, psycopg.OperationalError) else None
+    return _KINDS.get(state) or _KINDS.get(state[:2])
+
+
+def _reason(error: psycopg.Error | None) -> str:
+    """The driver's first line: it names the host and the cause, and never a
+    value of a statement (those are only in failures that are not logged)."""
+    if error is None:
+        return "every connection stayed busy"
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -1,0 +1,86 @@
+"""A small pool of psycopg async connections that fails fast.
+
+psycopg_pool hides a refused connection behind its wait timeout: each
+request then waits the whole timeout for a connection that its background
+worker keeps failing to open, and logs every attempt. Here a request opens
+the connection it needs itself, so a refused or unknown server is an error
+at once, and a hung one is bounded by `connect_timeout`."""
+
+import asyncio
+import select
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from psycopg import AsyncConnection, pq
+
+
+class PoolExhausted(Exception):
+    """Every connection stayed busy for the whole wait."""
+
+
+def _idle_and_alive(conn: AsyncConnection[tuple[object, ...]]) -> bool:
+    """An idle connection has nothing to read; a readable one holds the
+    server's goodbye (a restart, an administrator's terminate) or EOF."""
+    if conn.closed or conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return not readable
+
+
+class ConnectionPool:
+    """Up to `size` connections, the most recently used handed out first."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[AsyncConnection[tuple[object, ...]]]],
+        *,
+        size: int,
+        wait_timeout: float,
+    ) -> None:
+        self._connect = connect
+        self._wait_timeout = wait_timeout
+        self._idle: list[AsyncConnection[tuple[object, ...]]] = []
+        self._slots = asyncio.Semaphore(size)
+        self.in_use = 0
+
+    async def _take_slot(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: no timer needed
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._wait_timeout)
+        except TimeoutError:
+            raise PoolExhausted from None
+
+    def _reuse(self) -> AsyncConnection[tuple[object, ...]] | None:
+        while self._idle:
+            conn = self._idle.pop()
+            if _idle_and_alive(conn):
+                return conn
+            conn.pgconn.finish()
+        return None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[tuple[object, ...]]]:
+        """A connection for one unit of work; it goes back to the pool when
+        the work left it idle."""
+        await self._take_slot()
+        self.in_use += 1
+        try:
+            conn = self._reuse() or await self._connect()
+            try:
+                yield conn
+            finally:
+                # A unit that failed midway (a cancelled query, a lost
+                # server) leaves the connection busy or broken: drop it.
+                if _idle_and_alive(conn):
+                    self._idle.append(conn)
+                else:
+                    conn.pgconn.finish()
+        finally:
+            self.in_use -= 1
+            self._slots.release()
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
