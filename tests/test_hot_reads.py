@@ -10,7 +10,8 @@ from sqlalchemy import delete, make_url, text
 
 from builders import new_client
 from client_registry.tables import ClientRow
-from conftest import POSTGRES_URL, FakeClock, Service, running_server, settings_for
+from client_registry.tokens import ALL_SCOPES, create_token
+from conftest import POSTGRES_URL, FakeClock, Service, on_database, running_server, settings_for
 
 clients_table = ClientRow.__table__
 
@@ -96,13 +97,22 @@ def test_dropped_postgres_connections_cost_no_failed_request(
     assert patched.status_code == 200, patched.text
 
 
-def test_readiness_fails_when_the_hot_reads_cannot_connect(database: str) -> None:
-    """`connect_timeout` is libpq's alone: the pool connects, asyncpg does not."""
+def test_every_libpq_parameter_serves_as_it_migrates(database: str) -> None:
+    """`connect_timeout` is libpq's own: a URL that migrates also serves."""
     if not database.startswith("postgresql"):
         pytest.skip("PostgreSQL only")
-    url = make_url(database).update_query_dict({"connect_timeout": "5"})
+    url = make_url(database).update_query_dict(
+        {"connect_timeout": "5", "application_name": "registry-test", "sslmode": "prefer"}
+    )
     settings = settings_for(url.render_as_string(hide_password=False))
     with running_server(settings, FakeClock()) as server_url:
-        response = httpx.get(f"{server_url}/readyz", timeout=30)
-    assert response.status_code == 503, response.text
-    assert response.json()["code"] == "unavailable"
+        assert httpx.get(f"{server_url}/readyz", timeout=30).status_code == 200
+        token = service_token(database)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server_url, headers=headers, timeout=30) as api:
+            created = new_client(api)
+            assert api.get(f"/v1/clients/{created['id']}").status_code == 200
+
+
+def service_token(database: str) -> str:
+    return on_database(database, lambda db: create_token(db, name="tests", scopes=ALL_SCOPES))

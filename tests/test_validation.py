@@ -123,10 +123,22 @@ def test_name_is_stored_trimmed(api, sent, stored):
 
 
 @pytest.mark.parametrize(
-    "name", ["", "    ", "z" * 201, "a\x00b", "a\nb", "a\tb", "a\x7fb", "\x1b[31mred"]
+    "name",
+    [
+        *["", "    ", "z" * 201, "a\x00b", "a\nb", "a\tb", "a\x7fb", "\x1b[31mred"],
+        # Format and bidirectional controls make a name read as another.
+        *["evil\u202eexe.txt", "pay\u200bpal", "\ufeffadmin", "a\u2066b\u2069"],
+    ],
 )
 def test_bad_name_is_refused(api, name):
     assert_invalid(post(api, name=name), "name")
+
+
+def test_lone_surrogate_in_name_is_refused(api):
+    # Sent as the JSON escape: a lone surrogate cannot be encoded as UTF-8.
+    body = '{"name": "a\\ud800b", "redirect": ["https://app.example.com/cb"]}'
+    response = api.post("/v1/clients", content=body, headers={"Content-Type": "application/json"})
+    assert_invalid(response, "name")
 
 
 # --- redirect --------------------------------------------------------------

@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from client_registry import repository
+from client_registry import repository, validation
 from client_registry.problems import InvalidClient, Unavailable
 from client_registry.repository import ClientRecord, Credentials, Document
 from client_registry.runtime import Runtime
@@ -66,7 +66,9 @@ async def authenticate_client(runtime: Runtime, *, client_id: str, secret: str, 
     secret's password-grade hash runs on the hashing threads, with no
     connection held."""
     hasher = runtime.hasher
-    row = await repository.credentials(runtime.database.reads, client_id=client_id)
+    row = None
+    if validation.is_possible_client_id(client_id):
+        row = await repository.credentials(runtime.database.reads, client_id=client_id)
     if row is None:
         hasher.verify_dummy(secret)  # an unknown client costs what a wrong secret does
         raise InvalidClient(_FAILED)

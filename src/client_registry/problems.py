@@ -117,8 +117,15 @@ def field_path(loc: Sequence[int | str]) -> str:
     """('redirect', 2) -> 'redirect[2]'; ('a', 'b') -> 'a.b'."""
     path = ""
     for part in loc:
+        if isinstance(part, str):
+            part = _printable(part)
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
     return path
+
+
+def _printable(name: str) -> str:
+    """A sent field name as UTF-8 can carry it: lone surrogates replaced."""
+    return name.encode("utf-8", "replace").decode("utf-8")
 
 
 def field_error_code(field: str, *, client_body: bool) -> str:

@@ -49,6 +49,8 @@ def _metadata_values(data: ClientMetadata) -> dict[str, Any]:
 
 
 def _not_found(client_id: str) -> NotFound:
+    if not validation.is_possible_client_id(client_id):
+        return NotFound("no client with this id")  # the id is not echoed: it may not be text
     return NotFound(f"no client with id '{client_id}'")
 
 
@@ -58,6 +60,8 @@ def _stale() -> PreconditionFailed:
 
 async def _locked_client(tx: Runner, client_id: str, if_match: str | None) -> ClientRecord:
     """The client, locked for this transaction, if the If-Match holds."""
+    if not validation.is_possible_client_id(client_id):
+        raise _not_found(client_id)
     row = await repository.get_client(tx, client_id=client_id, for_update=True)
     if row is None:
         raise _not_found(client_id)
@@ -72,6 +76,8 @@ def _check_path_id(data: ClientReplace | ClientPatch, client_id: str) -> None:
 
 
 async def get_client(db: Database, *, client_id: str) -> Document:
+    if not validation.is_possible_client_id(client_id):
+        raise _not_found(client_id)
     found = await repository.document(db.reads, client_id=client_id)
     if found is None:
         raise _not_found(client_id)

@@ -70,20 +70,44 @@ def unique(items: Iterable[T]) -> list[T]:
 
 
 def check_client_id(value: str) -> str:
-    if not _CLIENT_ID.fullmatch(value):
+    if _CLIENT_ID.fullmatch(value) is None:
         raise invalid("must be 1-128 characters of A-Z a-z 0-9 . _ ~ -")
     if value in (".", ".."):
         raise invalid("must not be '.' or '..'")
     return value
 
 
+# Control characters, format and bidirectional controls (which let a name
+# read differently than it is, in a console or on a consent screen), and
+# lone surrogates, which no database text column holds.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs"})
+
+
+def has_unprintable(value: str) -> bool:
+    return any(unicodedata.category(char) in _UNPRINTABLE for char in value)
+
+
 def check_name(value: str) -> str:
     value = value.strip()
     if not 1 <= len(value) <= 200:
         raise invalid("must be 1-200 characters after trimming")
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise invalid("must not contain control characters")
+    if has_unprintable(value):
+        raise invalid(
+            "must not contain control, format or bidirectional characters, or lone surrogates"
+        )
     return value
+
+
+def check_name_filter(value: str) -> str:
+    if has_unprintable(value):
+        raise invalid("must not contain control or format characters, or lone surrogates")
+    return value
+
+
+def is_possible_client_id(value: str) -> bool:
+    """Whether any client can have this id: one that cannot is simply not
+    found, without a query (a NUL, say, is not even text to PostgreSQL)."""
+    return _CLIENT_ID.fullmatch(value) is not None and value not in (".", "..")
 
 
 def check_secret(value: str) -> str:

@@ -90,7 +90,9 @@ async def list_clients(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     name: Annotated[
-        str | None, Query(max_length=200, description="case-insensitive substring")
+        str | None,
+        Query(max_length=200, description="case-insensitive substring"),
+        AfterValidator(validation.check_name_filter),
     ] = None,
     grant_type: Annotated[
         str | None, Query(alias="grantType"), AfterValidator(validation.check_grant_type)
