@@ -267,3 +267,17 @@ def test_every_new_sqlite_connection_has_foreign_keys_on(tmp_path):
             engine.dispose()  # the next connect opens a new connection
     finally:
         engine.dispose()
+
+
+def test_a_deleted_last_client_does_not_hide_the_next_one_from_a_cursor(api):
+    """Sequence numbers are never reused, so a cursor taken before a delete
+    still reaches every client created after it."""
+    tag = unique_name("walk")
+    ids = [new_client(api, name=f"{tag}-{n}")["id"] for n in range(3)]
+    page = api.get("/v1/clients", params={"name": tag, "limit": 2}).json()
+    assert [c["id"] for c in page["items"]] == ids[:2]
+    for client_id in ids[1:]:
+        assert api.delete(f"/v1/clients/{client_id}").status_code == 204
+    created = new_client(api, name=f"{tag}-3")
+    rest = api.get("/v1/clients", params={"name": tag, "cursor": page["nextCursor"]}).json()
+    assert [c["id"] for c in rest["items"]] == [created["id"]]
