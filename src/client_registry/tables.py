@@ -11,7 +11,7 @@ from client_registry.db import Base, UtcDateTime
 class ClientRow(Base):
     __tablename__ = "clients"
     # SQLite: never reuse a deleted client's sequence number (the keyset).
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     # The surrogate key orders clients by creation and is the pagination keyset.
     seq: Mapped[int] = mapped_column(
