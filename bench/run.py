@@ -10,6 +10,8 @@ Run: python bench/run.py [--clients 1000] [--duration 10]
 """
 
 import argparse
+import asyncio
+import json
 import os
 import re
 import secrets
@@ -27,6 +29,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from client_registry.database import Database, open_database
 from client_registry.db import database_url, make_engine
 from client_registry.migrate import upgrade_to_head
 from client_registry.pagination import encode_cursor
@@ -138,8 +141,9 @@ def _to_ms(value: str) -> float:
     return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def wrk(url: str, script: str | None, duration: int) -> Figures:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
+def wrk(url: str, script: str | None, duration: int, connections: int = CONNECTIONS) -> Figures:
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         if script is not None:
             lua.write(script)
@@ -158,11 +162,18 @@ def seed(url: str, count: int) -> tuple[list[tuple[str, str]], str, int]:
     (id, secret), the token and the last client's sequence."""
     engine = make_engine(url)
     upgrade_to_head(engine)
-    settings = Settings()
+    engine.dispose()
+    settings = Settings(database_url=url)
+    return asyncio.run(_seed(open_database(settings), settings, count))
+
+
+async def _seed(
+    database: Database, settings: Settings, count: int
+) -> tuple[list[tuple[str, str]], str, int]:
     hasher = SecretHasher(settings)
     sample: list[tuple[str, str]] = []
-    with engine.connect() as conn:
-        token = create_token(conn, name="bench", scopes=ALL_SCOPES)
+    try:
+        token = await create_token(database, name="bench", scopes=ALL_SCOPES)
         for index in range(count):
             data = ClientCreate.model_validate(
                 {
@@ -171,14 +182,16 @@ def seed(url: str, count: int) -> tuple[list[tuple[str, str]], str, int]:
                     "grantTypes": ["authorization_code", "refresh_token"],
                 }
             )
-            row, secret = create_client(
-                conn, data=data, hasher=hasher, secret_prefix=settings.secret_prefix, now=_now
+            document, secret = await create_client(
+                database, data=data, hasher=hasher, secret_prefix=settings.secret_prefix, now=_now
             )
             if index % max(1, count // SAMPLE) == 0:
-                sample.append((row.id, secret))
-        last_seq = row.seq
-    engine.dispose()
-    return sample[:SAMPLE], token, last_seq
+                sample.append((json.loads(document.document)["id"], secret))
+        rows = await database.scans.fetch("SELECT max(seq) FROM clients", {})
+    finally:
+        await database.close()
+        hasher.close()
+    return sample[:SAMPLE], token, int(rows[0][0])
 
 
 def _now() -> datetime:

@@ -444,7 +444,7 @@ def test_serve_prints_a_working_token_once_on_a_fresh_database(tmp_path):
         engine.dispose()
     assert len(stored) == 1
     scopes = json.loads(stored[0]) if isinstance(stored[0], str) else stored[0]
-    assert set(scopes) == {READ, WRITE, AUTHENTICATE}
+    assert set(scopes) == {READ, WRITE, AUTHENTICATE, "audit:read"}
 
     with serving(url, tmp_path, "second") as again:
         assert _tokens_in(again.output) == [], "a second start printed a token again"

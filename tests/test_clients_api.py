@@ -37,7 +37,7 @@ GIVEN_SECRET = "a-given-secret-of-more-than-32-printable-chars!"
 REDIRECT = ["https://a.example.com/cb"]
 CLIENT_OPERATIONS = {"createClient", "listClients", "getClient", "replaceClient"}
 CLIENT_OPERATIONS |= {"updateClient", "deleteClient"}
-LATER_OPERATIONS = {"rotateClientSecret", "authenticateClient"}
+LATER_OPERATIONS = {"rotateClientSecret", "authenticateClient", "listAuditEvents"}
 JSON = {"Content-Type": "application/json"}
 
 

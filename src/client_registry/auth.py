@@ -10,13 +10,23 @@ from client_registry import repository
 from client_registry.database import Database
 from client_registry.problems import Forbidden, Problem, Unauthorized
 from client_registry.repository import AdminToken
-from client_registry.tokens import SCOPE_AUTHENTICATE, SCOPE_READ, SCOPE_WRITE, token_digest
+from client_registry.tokens import (
+    SCOPE_AUDIT,
+    SCOPE_AUTHENTICATE,
+    SCOPE_READ,
+    SCOPE_WRITE,
+    token_digest,
+)
 
 GUARDED_PREFIX = "/v1/"
+AUDIT_PREFIX = "/v1/audit-events"
 
 
 def required_scope(method: str, path: str) -> str:
-    """GET reads, the authenticate call authenticates, anything else writes."""
+    """The audit trail needs its own scope; GET reads, the authenticate call
+    authenticates, anything else writes."""
+    if path == AUDIT_PREFIX or path.startswith(AUDIT_PREFIX + "/"):
+        return SCOPE_AUDIT
     if method in ("GET", "HEAD"):
         return SCOPE_READ
     if method == "POST" and path.endswith("/authenticate"):

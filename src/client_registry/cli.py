@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # The scopes of tokens.ALL_SCOPES, spelled here so argument parsing imports
 # nothing heavy.
-SCOPES = ("clients:read", "clients:write", "clients:authenticate")
+SCOPES = ("clients:read", "clients:write", "clients:authenticate", "audit:read")
 EXIT_DATABASE = 1
 EXIT_SETTING = 2
 

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from client_registry.audit import Actor
+from client_registry.repository import AdminToken
 from client_registry.runtime import Runtime
 
 
@@ -18,3 +20,14 @@ async def _runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+async def _actor(request: Request) -> Actor:
+    """Who makes this request: its admin token (checked by the auth layer)
+    and its request id, for the audit trail."""
+    state = request.scope.get("state", {})
+    token: AdminToken = state["admin_token"]
+    return Actor.token(token.id, token.name, state.get("request_id"))
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]

@@ -4,7 +4,8 @@ import logging
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from client_registry import repository, validation
+from client_registry import audit, repository, validation
+from client_registry.audit import Actor
 from client_registry.problems import InvalidClient, Unavailable
 from client_registry.repository import ClientRecord, Credentials, Document
 from client_registry.runtime import Runtime
@@ -18,7 +19,12 @@ _FAILED = "client authentication failed"
 
 
 async def rotate_secret(
-    runtime: Runtime, *, client_id: str, request: RotateSecret, if_match: str | None
+    runtime: Runtime,
+    *,
+    client_id: str,
+    request: RotateSecret,
+    if_match: str | None,
+    actor: Actor,
 ) -> tuple[Document, str]:
     """A new current secret; the old one stays valid for the grace period.
 
@@ -46,7 +52,13 @@ async def rotate_secret(
         }
 
     document = await write_client(
-        runtime.database, client_id=client_id, if_match=if_match, change=rotate, now=now
+        runtime.database,
+        client_id=client_id,
+        if_match=if_match,
+        change=rotate,
+        now=now,
+        action=audit.CLIENT_SECRET_ROTATED,
+        actor=actor,
     )
     return document, secret
 

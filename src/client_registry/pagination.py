@@ -2,6 +2,11 @@
 
 import base64
 import binascii
+import json
+from collections.abc import Iterable
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from client_registry.problems import InvalidRequest
 
@@ -29,3 +34,13 @@ def decode_cursor(cursor: str | None) -> int:
         "the cursor is not one this service issued",
         errors=[{"field": "cursor", "message": "invalid cursor", "code": InvalidRequest.code}],
     )
+
+
+def page_response(request: Request, items: Iterable[str], next_cursor: str | None) -> Response:
+    """`{items, nextCursor}` from serialized items, with a `Link` to the next page."""
+    body = f'{{"items":[{",".join(items)}],"nextCursor":{json.dumps(next_cursor)}}}'
+    response = Response(body, media_type="application/json")
+    if next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return response

@@ -15,10 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import ClauseElement
 
-from client_registry.tables import AdminTokenRow, ClientRow
+from client_registry.tables import AdminTokenRow, AuditEventRow, ClientRow
 
 clients: Table = ClientRow.__table__  # type: ignore[assignment]
 admin_tokens: Table = AdminTokenRow.__table__  # type: ignore[assignment]
+audit_events: Table = AuditEventRow.__table__  # type: ignore[assignment]
 
 Params = dict[str, Any]
 
@@ -95,6 +96,17 @@ class AdminToken(NamedTuple):
     scopes: list[str]
 
 
+class AuditEvent(NamedTuple):
+    seq: int
+    id: str
+    at: datetime
+    action: str
+    client_id: str | None
+    actor: dict[str, str]
+    request_id: str | None
+    changes: list[dict[str, Any]]
+
+
 class TokenListing(NamedTuple):
     id: str
     name: str
@@ -157,6 +169,8 @@ _decode_client = _Decoder(ClientRecord, _CLIENT_COLUMNS)
 _decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS)
 _decode_token = _Decoder(AdminToken, _TOKEN_COLUMNS)
 _decode_token_listing = _Decoder(TokenListing, _TOKEN_LISTING_COLUMNS)
+_AUDIT_COLUMNS = _columns(audit_events, AuditEvent._fields)
+_decode_audit_event = _Decoder(AuditEvent, _AUDIT_COLUMNS)
 
 # Encoding: lists go as JSON text on both engines (PostgreSQL casts the
 # untyped text to json); SQLite stores timestamps as SQLAlchemy does.
@@ -164,7 +178,7 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _encode(value: Any, *, sqlite_times: bool) -> Any:
-    if isinstance(value, list):
+    if isinstance(value, list | dict):
         return json.dumps(value)
     if sqlite_times and isinstance(value, datetime):
         return value.astimezone(UTC).strftime(_SQLITE_TIME)
@@ -233,6 +247,31 @@ def _list_statement(filters: frozenset[str]) -> Select[Any]:
     return statement.order_by(clients.c.seq)
 
 
+@dataclass(frozen=True)
+class AuditFilters:
+    client_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def params(self) -> Params:
+        names = ("client_id", "action", "since", "until")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+def _audit_statement(filters: frozenset[str]) -> Select[Any]:
+    statement = select(*_AUDIT_COLUMNS).where(audit_events.c.seq < bindparam("before_seq"))
+    if "client_id" in filters:
+        statement = statement.where(audit_events.c.client_id == bindparam("client_id"))
+    if "action" in filters:
+        statement = statement.where(audit_events.c.action == bindparam("action"))
+    if "since" in filters:
+        statement = statement.where(audit_events.c.at >= bindparam("since"))
+    if "until" in filters:
+        statement = statement.where(audit_events.c.at < bindparam("until"))
+    return statement.order_by(audit_events.c.seq.desc())
+
+
 def _dialect(name: str) -> Dialect:
     if name == "sqlite":
         return sqlite.pysqlite.SQLiteDialect_pysqlite(paramstyle="named")
@@ -245,7 +284,7 @@ class Statements:
 
     engine: str
     _dialect: Dialect = field(init=False, repr=False)
-    _lists: dict[frozenset[str], str] = field(default_factory=dict, repr=False)
+    _lists: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._dialect = _dialect(self.engine)
@@ -283,8 +322,8 @@ class Statements:
         self.list_tokens = self.compile(
             select(*_TOKEN_LISTING_COLUMNS).order_by(admin_tokens.c.created_at, admin_tokens.c.id)
         )
-        self.token_exists = self.compile(
-            select(admin_tokens.c.id).where(admin_tokens.c.id == bindparam("token_id"))
+        self.token_name = self.compile(
+            select(admin_tokens.c.name).where(admin_tokens.c.id == bindparam("token_id"))
         )
         self.revoke_token = self.compile(
             update(admin_tokens)
@@ -292,6 +331,9 @@ class Statements:
             .values(revoked_at=bindparam("revoked_at"))
         )
         self.count_tokens = self.compile(select(func.count()).select_from(admin_tokens))
+        self.insert_audit_event = self.compile(
+            insert(audit_events), column_keys=[c.name for c in audit_events.columns][1:]
+        )
         # PostgreSQL hands out sequence numbers as rows are inserted, not as
         # they commit; creators taking turns on a lock until they commit keeps
         # creation order and commit order one, so a keyset walk misses no
@@ -308,13 +350,21 @@ class Statements:
 
     def list_clients(self, filters: frozenset[str]) -> str:
         """The list query for a set of filters, compiled on first use."""
-        sql = self._lists.get(filters)
+        return self._listing("clients", filters, _list_statement)
+
+    def list_audit_events(self, filters: frozenset[str]) -> str:
+        return self._listing("audit_events", filters, _audit_statement)
+
+    def _listing(
+        self, kind: str, filters: frozenset[str], build: Callable[[frozenset[str]], Select[Any]]
+    ) -> str:
+        sql = self._lists.get((kind, filters))
         if sql is None:
             # The limit is added as text: SQLite's compiler pairs a bound LIMIT
             # with an OFFSET parameter of its own.
             limit = ":limit" if self.engine == "sqlite" else "%(limit)s"
-            sql = self.compile(_list_statement(filters)) + f" LIMIT {limit}"
-            self._lists[filters] = sql
+            sql = self.compile(build(filters)) + f" LIMIT {limit}"
+            self._lists[(kind, filters)] = sql
         return sql
 
     def bind(self, values: Params) -> Params:
@@ -365,7 +415,21 @@ async def list_clients(
     return [ListedClient(*row) for row in rows]
 
 
+async def list_audit_events(
+    db: Runner, *, before_seq: int, limit: int, filters: AuditFilters
+) -> list[AuditEvent]:
+    """Events newest first, before a keyset position."""
+    params = filters.params()
+    sql = db.sql.list_audit_events(frozenset(params))
+    rows = await db.fetch(sql, {**db.sql.bind(params), "before_seq": before_seq, "limit": limit})
+    return [_decode_audit_event(row) for row in rows]
+
+
 # Writes.
+
+
+async def insert_audit_event(db: Runner, *, values: Params) -> None:
+    await db.execute(db.sql.insert_audit_event, db.sql.bind(values))
 
 
 async def lock_creation(db: Runner) -> None:
@@ -429,8 +493,10 @@ async def list_tokens(db: Runner) -> list[TokenListing]:
     return [_decode_token_listing(row) for row in await db.fetch(db.sql.list_tokens, {})]
 
 
-async def token_exists(db: Runner, *, token_id: str) -> bool:
-    return await _one(db, db.sql.token_exists, {"token_id": token_id}) is not None
+async def token_name(db: Runner, *, token_id: str) -> str | None:
+    """The name of the token with this id; None when there is none."""
+    row = await _one(db, db.sql.token_name, {"token_id": token_id})
+    return None if row is None else str(row[0])
 
 
 async def revoke_token(db: Runner, *, token_id: str, revoked_at: datetime) -> bool:

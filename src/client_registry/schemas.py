@@ -225,3 +225,39 @@ class RotateSecret(ApiModel):
 class AuthenticateClient(ApiModel):
     secret: str = Field(min_length=1, max_length=1024)
     method: Literal["client_secret_basic", "client_secret_post", "none"]
+
+
+class AuditChange(ApiModel):
+    field: str = Field(examples=["redirect"])
+    before: Any = Field(description="the value before; null for a secret, which is never shown")
+    after: Any = Field(description="the value after; null for a secret, which is never shown")
+
+
+AuditAction = Literal[
+    "client.created",
+    "client.replaced",
+    "client.updated",
+    "client.deleted",
+    "client.secret_rotated",
+    "client.imported",
+    "token.created",
+    "token.revoked",
+]
+
+
+class AuditEventRead(ApiModel):
+    id: str
+    at: datetime
+    action: AuditAction
+    client_id: str | None
+    actor: dict[str, str] = Field(
+        description='{"type": "token", "tokenId", "tokenName"} or {"type": "cli"}',
+        examples=[{"type": "token", "tokenId": "tok_0123456789abcdef", "tokenName": "ops"}],
+    )
+    request_id: str | None
+    changes: list[AuditChange]
+
+
+class AuditEventPage(ApiModel):
+    items: list[AuditEventRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")

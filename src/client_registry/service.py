@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from client_registry import repository, validation
+from client_registry import audit, repository, validation
+from client_registry.audit import Actor
 from client_registry.database import Database
 from client_registry.etags import if_match_passes
 from client_registry.pagination import decode_cursor, encode_cursor
@@ -18,7 +19,15 @@ from client_registry.problems import (
     invalid_client_fields,
     pydantic_problem,
 )
-from client_registry.repository import ClientRecord, Document, ListedClient, ListFilters, Runner
+from client_registry.repository import (
+    AuditEvent,
+    AuditFilters,
+    ClientRecord,
+    Document,
+    ListedClient,
+    ListFilters,
+    Runner,
+)
 from client_registry.schemas import (
     ClientCreate,
     ClientMetadata,
@@ -91,6 +100,7 @@ async def create_client(
     hasher: SecretHasher,
     secret_prefix: str,
     now: Clock,
+    actor: Actor,
 ) -> tuple[Document, str]:
     """Store a new client; returns it with its plaintext secret."""
     _check_redirect_required(data)
@@ -118,7 +128,22 @@ async def create_client(
         await repository.lock_creation(tx)
         if not await repository.insert_client(tx, values=values):
             raise Conflict(f"a client with id '{client_id}' exists")
+        changes = audit.client_changes(None, values["document"], secret_changed=True)
+        await _record(tx, audit.CLIENT_CREATED, actor, at, client_id, changes)
     return Document(values["document"], values["revision"]), secret
+
+
+async def _record(
+    tx: Runner,
+    action: str,
+    actor: Actor,
+    at: datetime,
+    client_id: str | None,
+    changes: list[dict[str, Any]],
+) -> None:
+    """The audit event of a change, in the change's own transaction."""
+    event = audit.event(action, actor, at=at, client_id=client_id, changes=changes)
+    await repository.insert_audit_event(tx, values=event)
 
 
 async def write_client(
@@ -128,6 +153,8 @@ async def write_client(
     if_match: str | None,
     change: Callable[[ClientRecord], dict[str, Any]],
     now: Clock,
+    action: str,
+    actor: Actor,
 ) -> Document:
     """Change one client under its lock: writers without If-Match wait their
     turn, and one with a stale If-Match gets 412.
@@ -136,20 +163,38 @@ async def write_client(
     moves updatedAt and the revision (the ETag)."""
     async with db.transaction() as tx:
         row = await _locked_client(tx, client_id, if_match)
-        values = {**row._asdict(), **change(row), "updated_at": now(), "revision": _new_revision()}
+        at = now()
+        values = {**row._asdict(), **change(row), "updated_at": at, "revision": _new_revision()}
         values["document"] = client_document(values)
         await repository.update_client(tx, client_id=client_id, values=values)
+        secret_changed = values["secret_hash"] != row.secret_hash
+        changes = audit.client_changes(
+            row.document, values["document"], secret_changed=secret_changed
+        )
+        await _record(tx, action, actor, at, client_id, changes)
     return Document(values["document"], values["revision"])
 
 
 async def replace_client(
-    db: Database, *, client_id: str, data: ClientReplace, if_match: str | None, now: Clock
+    db: Database,
+    *,
+    client_id: str,
+    data: ClientReplace,
+    if_match: str | None,
+    now: Clock,
+    actor: Actor,
 ) -> Document:
     _check_path_id(data, client_id)
     _check_redirect_required(data)
     values = _metadata_values(data)
     return await write_client(
-        db, client_id=client_id, if_match=if_match, change=lambda _: values, now=now
+        db,
+        client_id=client_id,
+        if_match=if_match,
+        change=lambda _: values,
+        now=now,
+        action=audit.CLIENT_REPLACED,
+        actor=actor,
     )
 
 
@@ -173,7 +218,13 @@ def _merged(row: ClientRecord, patch: ClientPatch) -> dict[str, Any]:
 
 
 async def patch_client(
-    db: Database, *, client_id: str, patch: ClientPatch, if_match: str | None, now: Clock
+    db: Database,
+    *,
+    client_id: str,
+    patch: ClientPatch,
+    if_match: str | None,
+    now: Clock,
+    actor: Actor,
 ) -> Document:
     _check_path_id(patch, client_id)
     return await write_client(
@@ -182,13 +233,19 @@ async def patch_client(
         if_match=if_match,
         change=lambda row: _merged(row, patch),
         now=now,
+        action=audit.CLIENT_UPDATED,
+        actor=actor,
     )
 
 
-async def delete_client(db: Database, *, client_id: str, if_match: str | None) -> None:
+async def delete_client(
+    db: Database, *, client_id: str, if_match: str | None, now: Clock, actor: Actor
+) -> None:
     async with db.transaction() as tx:
-        await _locked_client(tx, client_id, if_match)
+        row = await _locked_client(tx, client_id, if_match)
         await repository.delete_client(tx, client_id=client_id)
+        changes = audit.client_changes(row.document, None)
+        await _record(tx, audit.CLIENT_DELETED, actor, now(), client_id, changes)
 
 
 async def list_clients(
@@ -201,3 +258,22 @@ async def list_clients(
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1].seq)
     return rows, None
+
+
+# The keyset of a walk newest first starts past the largest bigint.
+_NEWEST = 2**63 - 1
+
+
+async def list_audit_events(
+    db: Database, *, cursor: str | None, limit: int, filters: AuditFilters
+) -> tuple[list[AuditEvent], str | None]:
+    """One page of audit events, newest first, and the cursor of the next."""
+    if filters.client_id is not None and not validation.is_possible_client_id(filters.client_id):
+        return [], None  # no client ever had this id
+    before = decode_cursor(cursor) if cursor is not None else _NEWEST
+    events = await repository.list_audit_events(
+        db.scans, before_seq=before, limit=limit + 1, filters=filters
+    )
+    if len(events) > limit:
+        return events[:limit], encode_cursor(events[limit - 1].seq)
+    return events, None

@@ -59,3 +59,26 @@ class AdminTokenRow(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEventRow(Base):
+    """One change, written in the transaction that made it; it outlives its
+    client. Never holds a secret, a token or a hash."""
+
+    __tablename__ = "audit_events"
+
+    # Orders events and is the keyset of their listing (newest first).
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # {"type": "token", "tokenId", "tokenName"} or {"type": "cli"}
+    actor: Mapped[dict[str, str]] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    # [{"field", "before", "after"}] with the API's field names
+    changes: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

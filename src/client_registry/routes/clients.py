@@ -7,8 +7,9 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
 from client_registry import lifecycle, service, validation
-from client_registry.dependencies import RuntimeDep
+from client_registry.dependencies import ActorDep, RuntimeDep
 from client_registry.etags import etag, if_none_match_hits
+from client_registry.pagination import page_response
 from client_registry.repository import Document, ListFilters
 from client_registry.schemas import (
     AuthenticateClient,
@@ -23,7 +24,7 @@ from client_registry.schemas import (
 )
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem(description: str) -> dict[str, Any]:
     return {"model": ProblemDetails, "description": description}
 
 
@@ -32,18 +33,18 @@ router = APIRouter(
     prefix="/v1/clients",
     tags=["clients"],
     responses={
-        401: _problem("missing or invalid admin token"),
-        403: _problem("the token lacks the scope"),
-        422: _problem("invalid input; `errors` names each field"),
+        401: problem("missing or invalid admin token"),
+        403: problem("the token lacks the scope"),
+        422: problem("invalid input; `errors` names each field"),
     },
 )
-_NOT_FOUND: Responses = {404: _problem("no client with this id")}
+_NOT_FOUND: Responses = {404: problem("no client with this id")}
 _BODY_ERRORS: Responses = {
-    400: _problem("malformed JSON"),
-    413: _problem("body over 64 KiB"),
-    415: _problem("body is not JSON"),
+    400: problem("malformed JSON"),
+    413: problem("body over 64 KiB"),
+    415: problem("body is not JSON"),
 }
-_STALE: Responses = {412: _problem("If-Match does not match the current ETag")}
+_STALE: Responses = {412: problem("If-Match does not match the current ETag")}
 
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
@@ -67,9 +68,9 @@ def _location(client_id: str) -> str:
     operation_id="createClient",
     name="createClient",
     response_model=ClientWithSecret,
-    responses={**_BODY_ERRORS, 409: _problem("the id exists")},
+    responses={**_BODY_ERRORS, 409: problem("the id exists")},
 )
-async def create_client(body: ClientCreate, runtime: RuntimeDep) -> Response:
+async def create_client(body: ClientCreate, runtime: RuntimeDep, actor: ActorDep) -> Response:
     """Create a client; the response holds its secret, shown this once."""
     row, secret = await service.create_client(
         runtime.database,
@@ -77,6 +78,7 @@ async def create_client(body: ClientCreate, runtime: RuntimeDep) -> Response:
         hasher=runtime.hasher,
         secret_prefix=runtime.settings.secret_prefix,
         now=runtime.clock,
+        actor=actor,
     )
     response = _client(row, status=201, secret=secret)
     response.headers["Location"] = _location(json.loads(row.document)["id"])
@@ -105,13 +107,7 @@ async def list_clients(
     rows, next_cursor = await service.list_clients(
         runtime.database, cursor=cursor, limit=limit, filters=filters
     )
-    items = ",".join(row.document for row in rows)
-    body = f'{{"items":[{items}],"nextCursor":{json.dumps(next_cursor)}}}'
-    response = Response(body, media_type="application/json")
-    if next_cursor is not None:
-        next_url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return response
+    return page_response(request, (row.document for row in rows), next_cursor)
 
 
 @router.get(
@@ -144,11 +140,17 @@ async def replace_client(
     client_id: str,
     body: ClientReplace,
     runtime: RuntimeDep,
+    actor: ActorDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Replace every writable field; omitted optional fields return to their defaults."""
     row = await service.replace_client(
-        runtime.database, client_id=client_id, data=body, if_match=if_match, now=runtime.clock
+        runtime.database,
+        client_id=client_id,
+        data=body,
+        if_match=if_match,
+        now=runtime.clock,
+        actor=actor,
     )
     return _client(row)
 
@@ -164,11 +166,17 @@ async def update_client(
     client_id: str,
     body: Annotated[ClientPatch, Body(media_type="application/merge-patch+json")],
     runtime: RuntimeDep,
+    actor: ActorDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Change some fields with a JSON Merge Patch; null resets a field to its default."""
     row = await service.patch_client(
-        runtime.database, client_id=client_id, patch=body, if_match=if_match, now=runtime.clock
+        runtime.database,
+        client_id=client_id,
+        patch=body,
+        if_match=if_match,
+        now=runtime.clock,
+        actor=actor,
     )
     return _client(row)
 
@@ -180,9 +188,13 @@ async def update_client(
     name="deleteClient",
     responses={**_NOT_FOUND, **_STALE},
 )
-async def delete_client(client_id: str, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
+async def delete_client(
+    client_id: str, runtime: RuntimeDep, actor: ActorDep, if_match: IfMatch = None
+) -> Response:
     """Delete the client and its secrets."""
-    await service.delete_client(runtime.database, client_id=client_id, if_match=if_match)
+    await service.delete_client(
+        runtime.database, client_id=client_id, if_match=if_match, now=runtime.clock, actor=actor
+    )
     return Response(status_code=204)
 
 
@@ -196,13 +208,18 @@ async def delete_client(client_id: str, runtime: RuntimeDep, if_match: IfMatch =
 async def rotate_client_secret(
     client_id: str,
     runtime: RuntimeDep,
+    actor: ActorDep,
     body: RotateSecret | None = None,
     if_match: IfMatch = None,
 ) -> Response:
     """Give the client a new secret, shown this once; the old one may keep
     working for a grace period."""
     row, secret = await lifecycle.rotate_secret(
-        runtime, client_id=client_id, request=body or RotateSecret(), if_match=if_match
+        runtime,
+        client_id=client_id,
+        request=body or RotateSecret(),
+        if_match=if_match,
+        actor=actor,
     )
     return _client(row, secret=secret)
 

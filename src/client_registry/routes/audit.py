@@ -1,0 +1,48 @@
+"""The audit trail: GET /v1/audit-events, newest first."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
+
+from client_registry import service
+from client_registry.dependencies import RuntimeDep
+from client_registry.pagination import page_response
+from client_registry.repository import AuditFilters
+from client_registry.routes.clients import problem
+from client_registry.schemas import AuditAction, AuditEventPage, AuditEventRead
+
+router = APIRouter(
+    prefix="/v1/audit-events",
+    tags=["audit"],
+    responses={
+        401: problem("missing or invalid admin token"),
+        403: problem("the token lacks the audit:read scope"),
+        422: problem("invalid query; `errors` names each parameter"),
+    },
+)
+
+
+@router.get(
+    "", operation_id="listAuditEvents", name="listAuditEvents", response_model=AuditEventPage
+)
+async def list_audit_events(
+    request: Request,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
+    client_id: Annotated[str | None, Query(alias="clientId", max_length=128)] = None,
+    action: AuditAction | None = None,
+    since: Annotated[AwareDatetime | None, Query(description="inclusive, RFC 3339")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="exclusive, RFC 3339")] = None,
+) -> Response:
+    """List audit events, newest first, one page at a time."""
+    filters = AuditFilters(client_id=client_id, action=action, since=since, until=until)
+    events, next_cursor = await service.list_audit_events(
+        runtime.database, cursor=cursor, limit=limit, filters=filters
+    )
+    items = (
+        AuditEventRead.model_construct(**event._asdict()).model_dump_json(by_alias=True)
+        for event in events
+    )
+    return page_response(request, items, next_cursor)
