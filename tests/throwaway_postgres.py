@@ -115,8 +115,10 @@ def throwaway_cluster(port: int) -> Iterator[Cluster]:
             *(version, cluster.name, "--port", str(port)),
             *("--", "--auth=trust", "--no-sync"),
         )
-        conf_d = Path("/etc/postgresql") / version / cluster.name / "conf.d"
-        (conf_d / "tests.conf").write_text(SETTINGS)
+        # Appended to the cluster's own file, which pg_dropcluster removes;
+        # a later line wins over the default above it.
+        with (Path("/etc/postgresql") / version / cluster.name / "postgresql.conf").open("a") as f:
+            f.write(SETTINGS)
         cluster.start()
         cluster.execute(f"CREATE DATABASE {DATABASE}")
         yield cluster
