@@ -120,7 +120,12 @@ class PostgresDatabase:
     async def _connection(self) -> AsyncIterator[Connection]:
         """A pooled connection for one unit of work, with every wait bounded;
         driver failures come out as DatabaseDown."""
-        self._breaker.check()
+        try:
+            self._breaker.check()
+        except DatabaseDown as down:
+            # Refused without asking: a repeat, counted but not printed.
+            self._failures.failed(down.kind, down.reason)
+            raise
         severed: list[bool] = []
         try:
             async with self._pool.connection() as conn:

@@ -115,7 +115,10 @@ class SqliteDatabase:
         self.sql = Statements("sqlite")
         self._failures = FailureLog()
         self._turn_timeout = settings.pool_timeout
-        self._connections = [connect(path, busy_timeout=timeout) for _ in range(3)]
+        try:
+            self._connections = [connect(path, busy_timeout=timeout) for _ in range(3)]
+        except sqlite3.Error as error:  # a folder that is missing or unwritable
+            raise self.failure(error) from None
         self.reader, scanner, writer = self._connections
         self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{n}") for n in "sw"]
         self.reads: Runner = _OnLoop(self)
