@@ -14,7 +14,7 @@ from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
 from client_registry.hot_reads import open_hot_reads
-from client_registry.routes import clients, health
+from client_registry.routes import clients, console, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
@@ -72,5 +72,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         )
     app.include_router(health.router)
     app.include_router(clients.router)
+    app.include_router(console.router)
     docs.install(app)
     return app
