@@ -85,8 +85,16 @@ export function clientForm({ mode, values, submitLabel, onSubmit, onCancel }) {
     );
   }
 
-  const checked = (name) => groups[name].filter((box) => box.checked).map((box) => box.value);
+  // Values keep the order they were given in (the API keeps order), so an
+  // edit that changes nothing sends back what it read; new ones go last.
+  const order = {};
+  const checked = (name) => {
+    const on = groups[name].filter((box) => box.checked).map((box) => box.value);
+    const kept = (order[name] || []).filter((value) => on.includes(value));
+    return [...kept, ...on.filter((value) => !kept.includes(value))];
+  };
   const setChecked = (name, list) => {
+    order[name] = [...list];
     for (const box of groups[name]) box.checked = list.includes(box.value);
   };
 
@@ -133,9 +141,15 @@ export function clientForm({ mode, values, submitLabel, onSubmit, onCancel }) {
     h(
       "section",
       { class: "card" },
-      h("h2", {}, "Identity"),
+      h("h2", {}, "Client"),
       idField,
       textField("name", { required: true, maxlength: 200 }),
+      textField("redirect", {
+        multiline: true,
+        hint:
+          "One URI a line. https; http only on localhost, 127.0.0.1 or [::1]; or a private-use " +
+          "scheme such as com.example.app:/cb. Required with authorization_code or implicit.",
+      }),
       h(
         "div",
         { class: "field", "data-field": "firstParty" },
@@ -149,12 +163,6 @@ export function clientForm({ mode, values, submitLabel, onSubmit, onCancel }) {
       { class: "card" },
       h("h2", {}, "Flows"),
       checkGroup("grantTypes", GRANT_TYPES, { onChange: grantsChanged }),
-      textField("redirect", {
-        multiline: true,
-        hint:
-          "One URI a line. https; http only on localhost, 127.0.0.1 or [::1]; or a private-use " +
-          "scheme such as com.example.app:/cb. Required with authorization_code or implicit.",
-      }),
       checkGroup("responseTypes", RESPONSE_TYPES, {
         hint: "A type with code needs authorization_code; with token or id_token, implicit.",
       }),
@@ -230,7 +238,7 @@ export function clientForm({ mode, values, submitLabel, onSubmit, onCancel }) {
   }
 
   function showBanner(...content) {
-    banner.replaceChildren(...content);
+    banner.replaceChildren(...content.filter(Boolean));
     banner.hidden = false;
     banner.focus?.();
   }

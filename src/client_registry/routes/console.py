@@ -52,7 +52,7 @@ def console_page() -> Response:
     return _file("index.html")
 
 
-@router.api_route("/{name}", methods=["GET", "HEAD"])
+@router.api_route("/{name:path}", methods=["GET", "HEAD"])
 def console_asset(name: str) -> Response:
     """A script, style sheet or icon of the console."""
     return _file(name)
