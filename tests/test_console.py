@@ -637,6 +637,7 @@ def test_rotate_with_a_grace_period_shows_when_the_previous_secret_expires(
     console.go(f"#/client/{client['id']}")
     console.find("#rotate-open").click()
     console.select("#grace-period", "86400")
+    assert console.unlabelled_controls() == []
     assert "keep working until" in console.text("#grace-preview")
     console.find("#rotate-confirm").click()
 
@@ -659,6 +660,7 @@ def test_delete_only_after_typing_the_id(console: Console, api: httpx.Client) ->
     console.go(f"#/client/{client['id']}")
     console.find("#delete-open").click()
     confirm = console.find("#delete-confirm")
+    assert console.unlabelled_controls() == []
     assert confirm.get_attribute("disabled") is not None
     console.fill("#delete-confirm-id", str(client["id"])[:-1])
     assert confirm.get_attribute("disabled") is not None
@@ -685,3 +687,21 @@ def test_audit_trail_of_a_client(console: Console, api: httpx.Client) -> None:
     newest = console.all("#audit-events .event")[0]
     assert "name Audited Audited again" in newest.text
     assert "tests" in newest.text  # the token's name
+
+
+def test_the_browser_refuses_inline_script_on_the_console(console: Console) -> None:
+    console.sign_in()
+    ran = console.driver.execute_script(
+        "window.injectedRan = false;"
+        "const script = document.createElement('script');"
+        "script.textContent = 'window.injectedRan = true';"
+        "document.body.append(script);"
+        "return window.injectedRan;"
+    )
+    assert ran is False
+    refusals = [
+        entry["message"]
+        for entry in console.driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+    assert refusals, "the browser logged no CSP refusal"
