@@ -12,7 +12,7 @@ from client_registry import docs, problems
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.database import open_database
-from client_registry.routes import audit, clients, health
+from client_registry.routes import audit, clients, console, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
@@ -64,5 +64,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.include_router(health.router)
     app.include_router(clients.router)
     app.include_router(audit.router)
+    app.include_router(console.router)
     docs.install(app)
     return app
