@@ -70,3 +70,19 @@ def event(
         "request_id": actor.request_id,
         "changes": changes,
     }
+
+
+def event_json(columns: Any) -> str:
+    """An event as the API shows it (AuditEventRead), from its stored columns."""
+    return json.dumps(
+        {
+            "id": columns.id,
+            "at": columns.at.isoformat().replace("+00:00", "Z"),
+            "action": columns.action,
+            "clientId": columns.client_id,
+            "actor": columns.actor,
+            "requestId": columns.request_id,
+            "changes": columns.changes,
+        },
+        separators=(",", ":"),
+    )

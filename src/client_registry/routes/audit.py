@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from client_registry import service
+from client_registry import audit, service
 from client_registry.dependencies import RuntimeDep
 from client_registry.pagination import page_response
 from client_registry.repository import AuditFilters
 from client_registry.routes.clients import problem
-from client_registry.schemas import AuditAction, AuditEventPage, AuditEventRead
+from client_registry.schemas import AuditAction, AuditEventPage
 
 router = APIRouter(
     prefix="/v1/audit-events",
@@ -41,8 +41,4 @@ async def list_audit_events(
     events, next_cursor = await service.list_audit_events(
         runtime.database, cursor=cursor, limit=limit, filters=filters
     )
-    items = (
-        AuditEventRead.model_construct(**event._asdict()).model_dump_json(by_alias=True)
-        for event in events
-    )
-    return page_response(request, items, next_cursor)
+    return page_response(request, map(audit.event_json, events), next_cursor)
