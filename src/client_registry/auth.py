@@ -41,19 +41,23 @@ class AdminAuth:
         if scope["type"] == "http" and scope["path"].startswith(GUARDED_PREFIX):
             reads: HotReads = scope["app"].state.runtime.hot_reads
             needed = required_scope(scope["method"], scope["path"])
-            refusal = await _refusal(reads, _bearer_token(scope), needed)
+            refusal = await _refusal(scope, reads, _bearer_token(scope), needed)
             if refusal is not None:
                 await refusal.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-async def _refusal(reads: HotReads, token: str | None, scope_needed: str) -> Problem | None:
+async def _refusal(
+    scope: Scope, reads: HotReads, token: str | None, scope_needed: str
+) -> Problem | None:
     if token is None:
         return Unauthorized("an admin bearer token is required")
-    scopes = await reads.token_scopes(token_digest(token))
-    if scopes is None:
+    found = await reads.admin_token(token_digest(token))
+    if found is None:
         return Unauthorized("the bearer token is not valid")
-    if scope_needed not in scopes:
+    # Who calls, for the access line: the token's id and name, never the token.
+    scope.setdefault("state", {})["admin_token"] = found
+    if scope_needed not in found.scopes:
         return Forbidden(f"the token lacks the '{scope_needed}' scope")
     return None

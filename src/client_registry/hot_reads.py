@@ -42,6 +42,14 @@ class Credentials(NamedTuple):
     document: str
 
 
+class AdminToken(NamedTuple):
+    """An active admin token: who calls (never the token itself) and its scopes."""
+
+    id: str
+    name: str
+    scopes: list[str]
+
+
 class _Rows(Protocol):
     """Where the hot reads run: one row for one parameter, by compiled SQL."""
 
@@ -186,6 +194,11 @@ class HotReads:
         """The scopes of the active token with this digest; None when there is none."""
         row = await self._rows.fetchrow(self._token_sql, digest)
         return None if row is None else list(json.loads(row[0]))
+
+    async def admin_token(self, digest: str) -> AdminToken | None:
+        """The active token with this digest; None when there is none."""
+        row = await self._rows.fetchrow(self._token_sql, digest)
+        return None if row is None else AdminToken(row[1], row[2], list(json.loads(row[0])))
 
     async def document(self, client_id: str) -> Document | None:
         row = await self._rows.fetchrow(self._document_sql, client_id)

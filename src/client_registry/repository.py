@@ -41,7 +41,7 @@ CREDENTIALS_BY_ID = select(
     clients.c.previous_secret_expires_at,
     clients.c.document,
 ).where(clients.c.id == bindparam("client_id"))
-ACTIVE_TOKEN = select(admin_tokens.c.scopes).where(
+ACTIVE_TOKEN = select(admin_tokens.c.scopes, admin_tokens.c.id, admin_tokens.c.name).where(
     admin_tokens.c.digest == bindparam("digest"), admin_tokens.c.revoked_at.is_(None)
 )
 
