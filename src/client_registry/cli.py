@@ -33,6 +33,8 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from client_registry.logs import log_config
+    from client_registry.metrics import shared_between
     from client_registry.migrate import upgrade_to_head
     from client_registry.settings import Settings
     from client_registry.tokens import bootstrap_token
@@ -45,14 +47,18 @@ def _serve(args: argparse.Namespace) -> int:
     engine.dispose()
     if token is not None:
         print(f"Admin token with every scope, shown only this once: {token}", flush=True)
-    uvicorn.run(
-        "client_registry.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-    )
+    with shared_between(args.workers):
+        uvicorn.run(
+            "client_registry.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=log_config(settings),
+            log_level=settings.log_level.lower(),
+            # The service writes its own access line, with the request id.
+            access_log=False,
+        )
     return 0
 
 

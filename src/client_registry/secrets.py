@@ -4,6 +4,7 @@ import secrets
 
 from passlib.context import CryptContext
 
+from client_registry.metrics import HASH_UPGRADES
 from client_registry.settings import Settings
 
 
@@ -54,4 +55,8 @@ class SecretHasher:
         self.verify(secret, self._dummy_hash)
 
     def needs_update(self, secret_hash: str, *, generated: bool) -> bool:
-        return bool(self._policy(generated=generated).needs_update(secret_hash))
+        """Asked after a secret matched; a yes is followed by its upgrade."""
+        due = bool(self._policy(generated=generated).needs_update(secret_hash))
+        if due:
+            HASH_UPGRADES.inc()
+        return due
