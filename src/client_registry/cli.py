@@ -33,13 +33,14 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from client_registry.logs import log_config
+    from client_registry.logs import configure, log_config
     from client_registry.metrics import shared_between
     from client_registry.migrate import upgrade_to_head
     from client_registry.settings import Settings
     from client_registry.tokens import bootstrap_token
 
     settings = Settings()
+    configure(settings)  # the migration's lines are in the chosen format too
     engine = _engine()
     upgrade_to_head(engine)
     with engine.connect() as conn:

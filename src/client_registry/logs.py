@@ -135,3 +135,5 @@ def log_config(settings: Settings) -> dict[str, Any]:
 
 def configure(settings: Settings) -> None:
     logging.config.dictConfig(log_config(settings))
+    # Python's warnings become records too, so a JSON log stays all JSON.
+    logging.captureWarnings(True)
