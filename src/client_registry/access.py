@@ -65,9 +65,8 @@ class AccessEdge:
             await self.app(scope, receive, send_with_headers)
         finally:
             seconds = time.perf_counter() - started
-            route = metrics.route_of(scope)
-            metrics.observe_request(scope["method"], route, status, seconds)
-            if getattr(route, "name", None) == AUTHENTICATE_ROUTE:
+            metrics.observe_request(scope["method"], metrics.route_template(scope), status, seconds)
+            if getattr(scope.get("route"), "name", None) == AUTHENTICATE_ROUTE:
                 _count_authentication(status, challenged=challenged)
             if logger.isEnabledFor(logging.INFO):
                 _access_line(scope, status, seconds)

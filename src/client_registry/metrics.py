@@ -6,6 +6,7 @@ before any worker starts; each worker then keeps its figures in files there
 and a scrape of any worker sums them all."""
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -23,11 +24,12 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.exposition import choose_encoder
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"  # the route label of a path no route serves
+_TEMPLATES = "route_templates"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # The `_created` series double every counter and histogram for a start time
@@ -72,21 +74,30 @@ POOL_CONNECTIONS_IN_USE = Gauge(
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
-def route_of(scope: Scope) -> BaseRoute | None:
-    """The route that served the request, or would have: requests refused
-    before routing (a missing token, a body too large) count under it too."""
-    route: BaseRoute | None = scope.get("route")
-    if route is not None:
-        return route
-    for candidate in scope["app"].router.routes:
-        match, _ = candidate.matches(scope)
-        if match is not Match.NONE:
-            return candidate  # type: ignore[no-any-return]
-    return None
+def route_template(scope: Scope) -> str:
+    """The template of the route that served the request, or would have:
+    a request refused before routing (a missing token, a body too large)
+    counts under its route too."""
+    template: str | None = getattr(scope.get("route"), "path_format", None)
+    if template is not None:
+        return template
+    for pattern, api_template in _api_templates(scope["app"]):
+        if pattern.match(scope["path"]):
+            return api_template
+    return UNMATCHED
 
 
-def observe_request(method: str, route: BaseRoute | None, status: int, seconds: float) -> None:
-    template = getattr(route, "path_format", None) or UNMATCHED
+def _api_templates(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
+    """The API's path templates, read once from its OpenAPI document: only
+    /v1 requests are answered before routing, and every /v1 route is there."""
+    templates: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, _TEMPLATES, None)
+    if templates is None:
+        templates = [(compile_path(path)[0], path) for path in app.openapi()["paths"]]
+        setattr(app.state, _TEMPLATES, templates)
+    return templates
+
+
+def observe_request(method: str, template: str, status: int, seconds: float) -> None:
     method = method if method in _METHODS else "other"
     key = (method, template, status)
     children = _children.get(key)
