@@ -3,7 +3,7 @@
 The id of the request being served is in a context variable, so every log
 line written on its behalf (in a worker thread too) can carry it."""
 
-import uuid
+import os
 from contextvars import ContextVar
 
 HEADER = b"x-request-id"
@@ -19,7 +19,9 @@ def _printable(raw: bytes) -> bool:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a uuid4 without the cost of
+    # building one (several microseconds on every request).
+    return os.urandom(16).hex()
 
 
 def accepted_or_new(raw: bytes | None) -> str:
