@@ -20,6 +20,7 @@ from typing import TypeVar
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from client_registry.app import create_app
@@ -160,10 +161,15 @@ def settings_for(database: str, **overrides: object) -> Settings:
 @contextmanager
 def running_server(settings: Settings, clock: FakeClock) -> Iterator[str]:
     """Serve create_app(settings) with uvicorn on a free loopback port."""
+    with serving_app(create_app(settings, clock=clock)) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: FastAPI) -> Iterator[str]:
+    """Serve an app with uvicorn on a free loopback port, in a thread."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

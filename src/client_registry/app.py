@@ -1,6 +1,5 @@
 """create_app(settings): the FastAPI application, built at start-up."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -8,7 +7,8 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from client_registry import docs, problems
+from client_registry import docs, logs, metrics, problems
+from client_registry.access import AccessEdge
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.database import open_database
@@ -25,7 +25,7 @@ def utc_now() -> datetime:
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
-    logging.getLogger("client_registry").setLevel(settings.log_level)
+    logs.configure(settings)
     hasher = SecretHasher(settings)
 
     @asynccontextmanager
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             await database.close()
         finally:
             hasher.close()
+            metrics.worker_stopped()
 
     app = FastAPI(
         title="OAuth2 client registry",
@@ -59,11 +60,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-            expose_headers=["ETag", "Location", "Link"],
+            expose_headers=["ETag", "Location", "Link", "X-Request-ID"],
         )
+    # Outermost of all: every answer, CORS preflights included, gets a
+    # request id, the security headers, an access line and its metrics.
+    app.add_middleware(AccessEdge)
     app.include_router(health.router)
     app.include_router(clients.router)
     app.include_router(audit.router)
     app.include_router(console.router)
     docs.install(app)
+    if settings.metrics:
+        metrics.install(app)
     return app

@@ -95,21 +95,28 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from client_registry.logs import configure, log_config
+    from client_registry.metrics import shared_between
     from client_registry.tokens import bootstrap_token
 
     settings = _settings()
+    configure(settings)  # the migration's lines are in the chosen format too
     _migrate_database(settings)
     token = _with_database(settings, bootstrap_token)
     if token is not None:
         print(f"Admin token with every scope, shown only this once: {token}", flush=True)
-    uvicorn.run(
-        "client_registry.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-    )
+    with shared_between(args.workers):
+        uvicorn.run(
+            "client_registry.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=log_config(settings),
+            log_level=settings.log_level.lower(),
+            # The service writes its own access line, with the request id.
+            access_log=False,
+        )
     return 0
 
 

@@ -5,6 +5,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from client_registry.metrics import DATABASE_ERRORS
 from client_registry.problems import Unavailable
 
 logger = logging.getLogger("client_registry.database")
@@ -41,6 +42,7 @@ class FailureLog:
         self._failures = 0
 
     def failed(self, kind: str, reason: str) -> None:
+        DATABASE_ERRORS.labels(kind).inc()
         self._failures += 1
         if kind not in self._repeats:
             self._repeats[kind] = 0

@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 
 from psycopg import AsyncConnection, pq
 
+from client_registry.metrics import POOL_CONNECTIONS_IN_USE
+
 
 class PoolExhausted(Exception):
     """Every connection stayed busy for the whole wait."""
@@ -66,6 +68,7 @@ class ConnectionPool:
         the work left it idle."""
         await self._take_slot()
         self.in_use += 1
+        POOL_CONNECTIONS_IN_USE.inc()
         try:
             conn = self._reuse() or await self._connect()
             try:
@@ -79,6 +82,7 @@ class ConnectionPool:
                     conn.pgconn.finish()
         finally:
             self.in_use -= 1
+            POOL_CONNECTIONS_IN_USE.dec()
             self._slots.release()
 
     async def close(self) -> None:

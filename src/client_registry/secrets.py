@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from passlib.context import CryptContext
 
+from client_registry.metrics import HASH_UPGRADES
 from client_registry.settings import Settings
 
 T = TypeVar("T")
@@ -79,4 +80,8 @@ class SecretHasher:
         self.verify(secret, self._dummy_hash)
 
     def needs_update(self, secret_hash: str, *, generated: bool) -> bool:
-        return bool(self._policy(generated=generated).needs_update(secret_hash))
+        """Asked after a secret matched; a yes is followed by its upgrade."""
+        due = bool(self._policy(generated=generated).needs_update(secret_hash))
+        if due:
+            HASH_UPGRADES.inc()
+        return due

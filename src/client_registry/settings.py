@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./client-registry.db"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: LogLevel = "INFO"
+    # text: one human line a record; json: one JSON object a line, for collectors.
+    log_format: LogFormat = "text"
+    # Serve GET /metrics (Prometheus text format, no token); false makes it a 404.
+    metrics: bool = True
     # Hash settings for client secrets: the first scheme hashes new secrets,
     # the others are still verified and upgraded on the next authentication.
     secret_schemes: Annotated[list[str], NoDecode] = Field(
@@ -62,3 +67,8 @@ class Settings(BaseSettings):
     @classmethod
     def upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value

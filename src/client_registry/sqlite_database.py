@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import URL
 
 from client_registry.db import configure_sqlite
+from client_registry.metrics import POOL_CONNECTIONS_IN_USE
 from client_registry.outages import DatabaseDown, FailureLog
 from client_registry.repository import Params, Runner, Statements
 from client_registry.settings import Settings
@@ -144,6 +145,7 @@ class SqliteDatabase:
             self._failures.failed("busy", "writers waited too long for their turn")
             raise DatabaseDown("busy") from None
         self._writing = True
+        POOL_CONNECTIONS_IN_USE.inc()
         try:
             await self._writer.execute("BEGIN IMMEDIATE", {})
             yield self._writer
@@ -154,6 +156,7 @@ class SqliteDatabase:
             raise
         finally:
             self._writing = False
+            POOL_CONNECTIONS_IN_USE.dec()
             self._writers.release()
 
     async def ping(self) -> None:

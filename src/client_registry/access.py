@@ -1,0 +1,104 @@
+"""What every HTTP response gets on its way out: the request id, the security
+headers, one access line and the request metrics.
+
+The outermost middleware, so refusals (401, 413), 404s, 405s and crashes
+answered further in get all of it too."""
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from client_registry import metrics, request_ids
+
+logger = logging.getLogger("client_registry.access")
+API_PREFIX = "/v1/"
+AUTHENTICATE_ROUTE = "authenticateClient"
+# A response that never started: the caller went away first (nginx's code).
+CLIENT_CLOSED = 499
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+# Every API response, not only the two that show a secret: an admin API's
+# answers are for its caller alone, and no cache should keep any of them.
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _request_id_header(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == request_ids.HEADER:
+            return bytes(value)
+    return None
+
+
+def _printable(path: str) -> str:
+    """The path on one line: a percent-decoded newline must not forge a second."""
+    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+
+
+class AccessEdge:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_ids.accepted_or_new(_request_id_header(scope))
+        scope.setdefault("state", {})["request_id"] = request_id
+        context = request_ids.current.set(request_id)
+        added = [(request_ids.HEADER, request_id.encode("ascii")), _NOSNIFF]
+        if scope["path"].startswith(API_PREFIX):
+            added.append(_NO_STORE)
+        status = CLIENT_CLOSED
+        challenged = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, challenged
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message.get("headers", [])
+                challenged = status == 401 and any(k == b"www-authenticate" for k, _ in headers)
+                message = {**message, "headers": [*headers, *added]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.observe_request(scope["method"], metrics.route_template(scope), status, seconds)
+            if getattr(scope.get("route"), "name", None) == AUTHENTICATE_ROUTE:
+                _count_authentication(status, challenged=challenged)
+            if logger.isEnabledFor(logging.INFO):
+                _access_line(scope, status, seconds)
+            request_ids.current.reset(context)
+
+
+def _count_authentication(status: int, *, challenged: bool) -> None:
+    """200 is a client that passed, a 401 without a Bearer challenge one that
+    failed; a refused admin token (401 with a challenge), a 422 or a 503 is
+    no verdict on the client."""
+    if status == 200:
+        metrics.AUTHENTICATIONS.labels("passed").inc()
+    elif status == 401 and not challenged:
+        metrics.AUTHENTICATIONS.labels("failed").inc()
+
+
+def _access_line(scope: Scope, status: int, seconds: float) -> None:
+    admin_token = scope["state"].get("admin_token")
+    token_id = getattr(admin_token, "id", None)
+    method, path, milliseconds = scope["method"], scope["path"], round(seconds * 1000, 2)
+    logger.info(
+        "%s %s %d %.2fms token=%s",
+        method,
+        _printable(path),
+        status,
+        milliseconds,
+        token_id or "-",
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": milliseconds,
+            "token_id": token_id,
+        },
+    )
