@@ -43,6 +43,7 @@ def test_each_change_of_a_client_is_an_event_newest_first(service, api):
     by_action = {event["action"]: event for event in page["items"]}
     updated = by_action["client.updated"]
     assert updated["changes"] == [{"field": "firstParty", "before": False, "after": True}]
+    assert updated["requestId"] == "req-patch-1"
     assert updated["actor"]["type"] == "token"
     assert updated["actor"]["tokenName"] == "tests"
     assert updated["actor"]["tokenId"].startswith("tok_")

@@ -54,21 +54,21 @@ class AdminAuth:
             database: Database = scope["app"].state.runtime.database
             needed = required_scope(scope["method"], scope["path"])
             try:
-                token = await _admin_token(database, _bearer_token(scope), needed)
+                token = await _admin_token(database, _bearer_token(scope))
+                # Who made the request, for the access log and the audit trail.
+                scope.setdefault("state", {})["admin_token"] = token
+                if needed not in token.scopes:
+                    raise Forbidden(f"the token lacks the '{needed}' scope")
             except Problem as refusal:
                 await refusal.response()(scope, receive, send)
                 return
-            # Who made the request, for the access log and the audit trail.
-            scope.setdefault("state", {})["admin_token"] = token
         await self.app(scope, receive, send)
 
 
-async def _admin_token(database: Database, bearer: str | None, scope_needed: str) -> AdminToken:
+async def _admin_token(database: Database, bearer: str | None) -> AdminToken:
     if bearer is None:
         raise Unauthorized("an admin bearer token is required")
     token = await repository.active_token(database.reads, digest=token_digest(bearer))
     if token is None:
         raise Unauthorized("the bearer token is not valid")
-    if scope_needed not in token.scopes:
-        raise Forbidden(f"the token lacks the '{scope_needed}' scope")
     return token

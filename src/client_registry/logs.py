@@ -129,6 +129,8 @@ def log_config(settings: Settings) -> dict[str, Any]:
             # SQL statement logging stays off whatever the level: a statement's
             # parameters can hold secret hashes and token digests.
             "sqlalchemy": {"handlers": [], "level": "WARNING", "propagate": True},
+            # Alembic's INFO lines describe its plugins; the CLI says what it did.
+            "alembic": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }
 

@@ -16,7 +16,6 @@ CONSOLE_HEADERS = {
     "Content-Security-Policy": CONSOLE_CSP,
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
 _MEDIA_TYPES = {
