@@ -14,6 +14,7 @@ from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.db import POOL_OVERFLOW, POOL_SIZE, make_engine
 from client_registry.hot_reads import open_hot_reads
+from client_registry.http_methods import HttpMethods
 from client_registry.routes import clients, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
+    app.add_middleware(HttpMethods)
     app.add_middleware(BodyGuard)
     app.add_middleware(AdminAuth)
     app.add_middleware(problems.CrashGuard)
@@ -66,9 +68,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-            expose_headers=["ETag", "Location", "Link"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After"],
         )
     app.include_router(health.router)
     app.include_router(clients.router)

@@ -24,9 +24,21 @@ from client_registry.schemas import (
 )
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": ProblemDetails, "description": description}
+def _problem(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"model": ProblemDetails, "description": description}
+    if headers:
+        answer["headers"] = headers
+    return answer
 
+
+def _header(description: str, *, required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": "string"}}
+
+
+_ETAG = _header('the strong validator of the client\'s current state, e.g. `"3f2a..."`')
+_LOCATION = _header("the new client's URL, `/v1/clients/{id}`")
+_LINK = _header('`<URL of the next page>; rel="next"` while there is one', required=False)
+_RETRY_AFTER = _header("seconds to wait before trying again")
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(
@@ -36,6 +48,9 @@ router = APIRouter(
         401: _problem("missing or invalid admin token"),
         403: _problem("the token lacks the scope"),
         422: _problem("invalid input; `errors` names each field"),
+        503: _problem(
+            "the database is unavailable; try again later", **{"Retry-After": _RETRY_AFTER}
+        ),
     },
 )
 _NOT_FOUND: Responses = {404: _problem("no client with this id")}
@@ -45,6 +60,11 @@ _BODY_ERRORS: Responses = {
     415: _problem("body is not JSON"),
 }
 _STALE: Responses = {412: _problem("If-Match does not match the current ETag")}
+
+
+def _one_client(description: str, **headers: dict[str, Any]) -> Responses:
+    return {200: {"description": description, "headers": {"ETag": _ETAG, **headers}}}
+
 
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
@@ -67,8 +87,16 @@ def _location(client_id: str) -> str:
     status_code=201,
     operation_id="createClient",
     name="createClient",
+    summary="Create a client",
     response_model=ClientWithSecret,
-    responses={**_BODY_ERRORS, 409: _problem("the id exists")},
+    responses={
+        201: {
+            "description": "the client with its secret, shown this once",
+            "headers": {"ETag": _ETAG, "Location": _LOCATION},
+        },
+        **_BODY_ERRORS,
+        409: _problem("a client with this id exists"),
+    },
 )
 def create_client(
     body: ClientCreate,
@@ -88,7 +116,14 @@ def create_client(
     return response
 
 
-@router.get("", operation_id="listClients", name="listClients", response_model=ClientPage)
+@router.get(
+    "",
+    operation_id="listClients",
+    name="listClients",
+    summary="List clients",
+    response_model=ClientPage,
+    responses={200: {"description": "one page of clients", "headers": {"Link": _LINK}}},
+)
 async def list_clients(
     request: Request,
     conn: ConnectionDep,
@@ -126,8 +161,13 @@ async def list_clients(
     "/{client_id}",
     operation_id="getClient",
     name="getClient",
+    summary="Read a client",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, 304: {"description": "If-None-Match matched"}},
+    responses={
+        **_one_client("the client, never its secret"),
+        304: {"description": "If-None-Match matched; no body", "headers": {"ETag": _ETAG}},
+        **_NOT_FOUND,
+    },
 )
 async def get_client(
     client_id: str,
@@ -145,8 +185,9 @@ async def get_client(
     "/{client_id}",
     operation_id="replaceClient",
     name="replaceClient",
+    summary="Replace a client",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={**_one_client("the client as replaced"), **_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 def replace_client(
     client_id: str,
@@ -166,8 +207,9 @@ def replace_client(
     "/{client_id}",
     operation_id="updateClient",
     name="updateClient",
+    summary="Update a client with a JSON Merge Patch",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={**_one_client("the client as updated"), **_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 def update_client(
     client_id: str,
@@ -188,7 +230,8 @@ def update_client(
     status_code=204,
     operation_id="deleteClient",
     name="deleteClient",
-    responses={**_NOT_FOUND, **_STALE},
+    summary="Delete a client",
+    responses={204: {"description": "deleted"}, **_NOT_FOUND, **_STALE},
 )
 def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None) -> Response:
     """Delete the client and its secrets."""
@@ -200,8 +243,14 @@ def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None)
     "/{client_id}/rotate-secret",
     operation_id="rotateClientSecret",
     name="rotateClientSecret",
+    summary="Rotate a client's secret",
     response_model=ClientWithSecret,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={
+        **_one_client("the client with its new secret, shown this once"),
+        **_NOT_FOUND,
+        **_BODY_ERRORS,
+        **_STALE,
+    },
 )
 def rotate_client_secret(
     client_id: str,
@@ -228,8 +277,13 @@ def rotate_client_secret(
     "/{client_id}/authenticate",
     operation_id="authenticateClient",
     name="authenticateClient",
+    summary="Authenticate a client by its secret",
     response_model=ClientRead,
-    responses={**_BODY_ERRORS},
+    responses={
+        200: {"description": "the secret matches; the client"},
+        401: _problem("`invalid_client` for any failure, or a missing or invalid admin token"),
+        **_BODY_ERRORS,
+    },
 )
 async def authenticate_client(
     client_id: str,
