@@ -1,5 +1,6 @@
 """The OpenAPI document and a Swagger UI served from the installed package."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,6 +27,19 @@ def _plain_optional_body(operation: dict[str, Any]) -> None:
             (plain,) = [option for option in options if option != {"type": "null"}]
             media["schema"] = plain
             operation["requestBody"]["required"] = False
+
+
+def _plain_parameters(operation: dict[str, Any]) -> None:
+    """A header or query parameter is absent or a value, never null; its
+    title reads as English ('First party', not 'Firstparty')."""
+    for parameter in operation.get("parameters", []):
+        words = re.sub(r"(?<=[a-z])(?=[A-Z])|[_-]", " ", parameter["name"]).lower()
+        parameter["schema"]["title"] = words[:1].upper() + words[1:]
+        options = parameter["schema"].get("anyOf", [])
+        if {"type": "null"} in options and len(options) == 2:
+            (plain,) = [option for option in options if option != {"type": "null"}]
+            parameter["schema"] = {**parameter["schema"], **plain}
+            del parameter["schema"]["anyOf"]
 
 
 def _problems_everywhere(operation: dict[str, Any]) -> None:
@@ -67,6 +81,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                     operation["security"] = [{"adminToken": []}]
                 _problems_everywhere(operation)
                 _plain_optional_body(operation)
+                _plain_parameters(operation)
                 _merge_patch_body(operation)
         schemas = components.setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):

@@ -74,7 +74,7 @@ ENUMS: dict[str, Schema] = {
         "enum": sorted(rules.RESPONSE_MODES),
     },
     "AuthMethod": {
-        "title": "Authentication method",
+        "title": "Auth method",
         "type": "string",
         "enum": sorted(rules.AUTH_METHODS),
         "description": "'none' (a public client) cannot be combined with another method",

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -81,6 +82,23 @@ ResponseModeList = Annotated[list[ResponseMode], _MaxItems, _Unique]
 ScopeList = Annotated[list[ScopeToken], _MaxItems, _Unique]
 AuthMethodList = Annotated[
     list[AuthMethod], Field(min_length=1, max_length=rules.MAX_ITEMS), _Unique
+]
+
+
+def _grant_type_filter(value: str | None) -> str | None:
+    return None if value is None else rules.check_grant_type(value)
+
+
+def _scope_filter(value: str | None) -> str | None:
+    return None if value is None else rules.check_scope(value)
+
+
+# Query filters: absent or a value (a query string cannot carry null).
+GrantTypeFilter = Annotated[
+    str | None, AfterValidator(_grant_type_filter), WithJsonSchema(enum_schema("GrantType"))
+]
+ScopeFilter = Annotated[
+    str | None, AfterValidator(_scope_filter), WithJsonSchema(SCOPE_TOKEN_SCHEMA)
 ]
 
 
@@ -265,10 +283,18 @@ class ProblemDetails(ApiModel):
     errors: list[FieldError] | None = None
 
 
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 3600.0 is the integer 3600 to JSON Schema, and
+    # to an SDK that sends every number as a float. 3600.5 stays refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RotateSecret(ApiModel):
     model_config = _examples({"gracePeriodSeconds": 3600})
 
-    grace_period_seconds: int = Field(
+    grace_period_seconds: Annotated[int, BeforeValidator(_whole_number)] = Field(
         default=0,
         ge=0,
         le=2_592_000,

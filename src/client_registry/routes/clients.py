@@ -3,13 +3,13 @@
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
-from pydantic import AfterValidator
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from client_registry import lifecycle, service, validation
+from client_registry import lifecycle, service
 from client_registry.dependencies import ConnectionDep, RuntimeDep
 from client_registry.etags import etag, if_none_match_hits
 from client_registry.hot_reads import Document
+from client_registry.problems import InvalidRequest
 from client_registry.repository import Record
 from client_registry.schemas import (
     AuthenticateClient,
@@ -19,8 +19,10 @@ from client_registry.schemas import (
     ClientRead,
     ClientReplace,
     ClientWithSecret,
+    GrantTypeFilter,
     ProblemDetails,
     RotateSecret,
+    ScopeFilter,
 )
 
 
@@ -78,6 +80,16 @@ def _client(row: Record | Document, *, status: int = 200, secret: str | None = N
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+async def refuse_null_body(request: Request) -> None:
+    """The rotate-secret body is optional, but when sent it is an object:
+    FastAPI alone would take a JSON `null` for no body at all."""
+    if (await request.body()).strip() == b"null":
+        raise InvalidRequest(
+            "the body must be an object or absent",
+            errors=[{"field": "body", "message": "must be an object", "code": "invalid_request"}],
+        )
+
+
 def _location(client_id: str) -> str:
     return f"/v1/clients/{client_id}"
 
@@ -132,10 +144,8 @@ async def list_clients(
     name: Annotated[
         str | None, Query(max_length=200, description="case-insensitive substring")
     ] = None,
-    grant_type: Annotated[
-        str | None, Query(alias="grantType"), AfterValidator(validation.check_grant_type)
-    ] = None,
-    scope: Annotated[str | None, Query(), AfterValidator(validation.check_scope)] = None,
+    grant_type: Annotated[GrantTypeFilter, Query(alias="grantType")] = None,
+    scope: Annotated[ScopeFilter, Query()] = None,
     first_party: Annotated[bool | None, Query(alias="firstParty")] = None,
 ) -> Response:
     """List clients in creation order, one page at a time."""
@@ -243,6 +253,7 @@ def delete_client(client_id: str, conn: ConnectionDep, if_match: IfMatch = None)
     "/{client_id}/rotate-secret",
     operation_id="rotateClientSecret",
     name="rotateClientSecret",
+    dependencies=[Depends(refuse_null_body)],
     summary="Rotate a client's secret",
     response_model=ClientWithSecret,
     responses={
