@@ -34,6 +34,22 @@ POSTGRES_URL = os.environ.get("CLIENT_REGISTRY_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: runs on the PostgreSQL variant alone")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A postgresql_only test is left out, not skipped, on the other engines."""
+    keep, drop = [], []
+    for item in items:
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("database")
+        off = item.get_closest_marker("postgresql_only") and engine != "postgresql"
+        (drop if off else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 class FakeClock:
     """A clock the tests move forward instead of sleeping."""
 
@@ -111,7 +127,7 @@ class Service:
     engine: Engine
     clock: FakeClock
     token: str
-    checker: ResponseChecker
+    checker: ResponseChecker | None = None
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, token: str | None = None) -> httpx.Client:
@@ -123,6 +139,8 @@ class Service:
         return self._keep(httpx.Client(base_url=self.url, timeout=30))
 
     def _keep(self, client: httpx.Client) -> httpx.Client:
+        if self.checker is None:
+            self.checker = ResponseChecker(httpx.get(f"{self.url}/openapi.json").json())
         client.event_hooks["response"] = [self.checker]
         self.clients.append(client)
         return client
