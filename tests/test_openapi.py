@@ -269,7 +269,9 @@ def test_a_null_rotate_body_is_refused_and_no_body_is_fine(api):
     assert api.post(path).status_code == 200
 
 
-@pytest.mark.parametrize(("name", "value"), [("grantType", ""), ("scope", ""), ("scope", "a b")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("grantType", ""), ("scope", ""), ("scope", "a b"), ("name", "a\x00b")]
+)
 def test_list_filters_refuse_what_the_document_refuses(api, name, value):
     response = api.get("/v1/clients", params={name: value})
     assert response.status_code == 422

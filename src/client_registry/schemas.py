@@ -1,5 +1,6 @@
 """Pydantic shapes of the HTTP API: one per operation, strict, camelCase."""
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -93,7 +94,19 @@ def _scope_filter(value: str | None) -> str | None:
     return None if value is None else rules.check_scope(value)
 
 
+def _name_filter(value: str | None) -> str | None:
+    # No stored name holds a control character, and PostgreSQL refuses a NUL.
+    if value is not None and any(unicodedata.category(char) == "Cc" for char in value):
+        raise rules.invalid("must not contain control characters")
+    return value
+
+
 # Query filters: absent or a value (a query string cannot carry null).
+NameFilter = Annotated[
+    str | None,
+    AfterValidator(_name_filter),
+    WithJsonSchema({"type": "string", "maxLength": 200}),
+]
 GrantTypeFilter = Annotated[
     str | None, AfterValidator(_grant_type_filter), WithJsonSchema(enum_schema("GrantType"))
 ]

@@ -76,7 +76,7 @@ echo "-- schemathesis on $ENGINE ($FUZZ_EXAMPLES examples, at most ${FUZZ_SECOND
 answered() { cat "$WORK/serve.out" "$WORK/serve.err" | grep -c 'HTTP/1.1" [0-9]' || true; }
 before=$(answered)
 status=0
-(cd "$HERE" && "$TOOLS/bin/st" --config-file "$HERE/schemathesis.toml" run "$WORK/openapi.json" \
+(cd "$WORK" && "$TOOLS/bin/st" --config-file "$HERE/schemathesis.toml" run "$WORK/openapi.json" \
     --url "$BASE" -H "Authorization: Bearer $TOKEN" --checks all \
     --max-examples "$FUZZ_EXAMPLES" --max-time "$FUZZ_SECONDS" --seed "$FUZZ_SEED" \
     --no-color --warnings off) >"$WORK/st.out" 2>&1 || status=$?

@@ -20,6 +20,7 @@ from client_registry.schemas import (
     ClientReplace,
     ClientWithSecret,
     GrantTypeFilter,
+    NameFilter,
     ProblemDetails,
     RotateSecret,
     ScopeFilter,
@@ -142,7 +143,7 @@ async def list_clients(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     name: Annotated[
-        str | None, Query(max_length=200, description="case-insensitive substring")
+        NameFilter, Query(max_length=200, description="case-insensitive substring")
     ] = None,
     grant_type: Annotated[GrantTypeFilter, Query(alias="grantType")] = None,
     scope: Annotated[ScopeFilter, Query()] = None,
