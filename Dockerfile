@@ -6,10 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md alembic.ini ./
+# Dependencies first, at the tested versions: an edit to the source reuses
+# this layer instead of reinstalling everything.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install -c constraints.txt -r requirements.txt
+COPY README.md alembic.ini ./
 COPY src ./src
 COPY migrations ./migrations
-RUN pip install . && rm -rf /src
+RUN pip install --no-deps . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 registry \
     && mkdir /data && chown registry /data

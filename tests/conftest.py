@@ -2,6 +2,7 @@
 
 Every module runs once on a SQLite file and, when
 CLIENT_REGISTRY_TEST_POSTGRES_URL is set, once on its own PostgreSQL schema.
+Every response of the HTTP clients below is checked against /openapi.json.
 """
 
 import asyncio
@@ -29,18 +30,29 @@ from client_registry.db import database_url, make_engine
 from client_registry.migrate import upgrade_to_head
 from client_registry.settings import Settings
 from client_registry.tokens import ALL_SCOPES, create_token
+from openapi_check import ResponseChecker
 
 T = TypeVar("T")
 POSTGRES_URL = os.environ.get("CLIENT_REGISTRY_TEST_POSTGRES_URL")
-ENGINES = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            not POSTGRES_URL, reason="CLIENT_REGISTRY_TEST_POSTGRES_URL is not set"
-        ),
-    ),
-]
+# The PostgreSQL variant exists only when there is a server to run it on, so
+# a plain `pytest` ends without a skip per test.
+ENGINES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: runs on the PostgreSQL variant alone")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A postgresql_only test is left out, not skipped, on the other engines."""
+    keep, drop = [], []
+    for item in items:
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("database")
+        off = item.get_closest_marker("postgresql_only") and engine != "postgresql"
+        (drop if off else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 class FakeClock:
@@ -121,17 +133,21 @@ class Service:
     engine: Engine
     clock: FakeClock
     token: str
+    checker: ResponseChecker | None = None
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, token: str | None = None) -> httpx.Client:
         """An HTTP client; with the all-scopes admin token unless another is given."""
         headers = {"Authorization": f"Bearer {token or self.token}"}
-        client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
-        self.clients.append(client)
-        return client
+        return self._keep(httpx.Client(base_url=self.url, headers=headers, timeout=30))
 
     def anonymous(self) -> httpx.Client:
-        client = httpx.Client(base_url=self.url, timeout=30)
+        return self._keep(httpx.Client(base_url=self.url, timeout=30))
+
+    def _keep(self, client: httpx.Client) -> httpx.Client:
+        if self.checker is None:
+            self.checker = ResponseChecker(httpx.get(f"{self.url}/openapi.json").json())
+        client.event_hooks["response"] = [self.checker]
         self.clients.append(client)
         return client
 
@@ -190,7 +206,10 @@ def service(database: str, engine: Engine) -> Iterator[Service]:
     clock = FakeClock()
     token = on_database(database, lambda db: create_token(db, name="tests", scopes=ALL_SCOPES))
     with running_server(settings_for(database), clock) as url:
-        running = Service(url=url, database=database, engine=engine, clock=clock, token=token)
+        checker = ResponseChecker(httpx.get(f"{url}/openapi.json").json())
+        running = Service(
+            url=url, database=database, engine=engine, clock=clock, token=token, checker=checker
+        )
         yield running
         for client in running.clients:
             client.close()

@@ -336,6 +336,36 @@ def test_openapi_prints_the_document(tmp_path):
     } <= set(operation_ids)
 
 
+# -- help and version ---------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(tmp_path):
+    from importlib.metadata import version
+
+    result = run_cli(_sqlite_url(tmp_path), tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"client-registry {version('client-registry')}"
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["serve"], ["(default: 127.0.0.1)", "(default: 8000)", "(default: 1)"]),
+        (["token", "create"], ["repeat it for several", "clients:authenticate"]),
+        (["token", "revoke"], ["token list"]),
+        (["migrate"], ["newest revision"]),
+        (["openapi"], ["OpenAPI"]),
+        ([], ["--version", "serve", "token"]),
+    ],
+)
+def test_help_shows_every_option_with_its_default(tmp_path, command, shown):
+    result = run_cli(_sqlite_url(tmp_path), tmp_path, *command, "--help")
+    assert result.returncode == 0, result.stderr
+    for words in shown:
+        assert words in " ".join(result.stdout.split()), (words, result.stdout)
+    assert "(default: None)" not in result.stdout
+
+
 def test_openapi_needs_no_database(tmp_path):
     missing = tmp_path / "no" / "such" / "folder" / "registry.db"
     result = run_cli(f"sqlite:///{missing}", tmp_path, "openapi")

@@ -50,8 +50,6 @@ def test_a_client_created_by_another_server_is_read_at_once(
 @pytest.fixture
 def tagged_service(database: str, service: Service) -> Iterator[tuple[Service, str]]:
     """A second server whose PostgreSQL connections carry a name of their own."""
-    if not database.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
     name = f"registry_test_{secrets.token_hex(4)}"
     url = make_url(database).update_query_dict({"application_name": name})
     settings = settings_for(url.render_as_string(hide_password=False))
@@ -62,6 +60,7 @@ def tagged_service(database: str, service: Service) -> Iterator[tuple[Service, s
             client.close()
 
 
+@pytest.mark.postgresql_only
 def test_dropped_postgres_connections_cost_no_failed_request(
     tagged_service: tuple[Service, str],
 ) -> None:

@@ -12,6 +12,7 @@ from client_registry.access import AccessEdge
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.database import open_database
+from client_registry.http_methods import HttpMethods
 from client_registry.routes import audit, clients, console, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
+    app.add_middleware(HttpMethods)
     app.add_middleware(BodyGuard)
     app.add_middleware(AdminAuth)
     app.add_middleware(problems.CrashGuard)
@@ -58,9 +60,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-            expose_headers=["ETag", "Location", "Link", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After", "X-Request-ID"],
         )
     # Outermost of all: every answer, CORS preflights included, gets a
     # request id, the security headers, an access line and its metrics.

@@ -160,34 +160,65 @@ def _openapi(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("client-registry")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default; a required option has none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="client-registry", description="The registry of OAuth2 clients."
+        prog="client-registry", description="The registry of OAuth2 clients.", formatter_class=_Help
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="migrate the database, then serve HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    def command(
+        group: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, text: str
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(name, help=text, description=text, formatter_class=_Help)
+
+    serve = command(commands, "serve", "migrate the database, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the TCP port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.set_defaults(run=_serve)
 
-    commands.add_parser("migrate", help="upgrade the database to the newest revision").set_defaults(
+    command(commands, "migrate", "upgrade the database to the newest revision").set_defaults(
         run=_migrate
     )
-    commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(run=_openapi)
+    command(commands, "openapi", "print the OpenAPI document").set_defaults(run=_openapi)
 
-    token = commands.add_parser("token", help="manage admin tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="create a token and print it once")
-    create.add_argument("--name", required=True)
-    create.add_argument("--scope", action="append", required=True, choices=SCOPES)
+    token = command(commands, "token", "manage admin tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="COMMAND")
+    create = command(token_commands, "create", "create a token and print it once, alone")
+    create.add_argument("--name", required=True, help="what the token is for")
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=SCOPES,
+        metavar="SCOPE",
+        help=f"a scope the token holds, one of {', '.join(SCOPES)}; repeat it for several",
+    )
     create.set_defaults(run=_token_create)
-    token_commands.add_parser("list", help="list tokens, one a line, id first").set_defaults(
+    command(token_commands, "list", "list tokens, one a line, id first").set_defaults(
         run=_token_list
     )
-    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("id")
+    revoke = command(token_commands, "revoke", "revoke a token by its id")
+    revoke.add_argument("id", help="the token's id, as `token list` prints it")
     revoke.set_defaults(run=_token_revoke)
     return parser
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -14,20 +15,30 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from client_registry import validation as rules
+from client_registry.openapi_types import (
+    CLIENT_ID_SCHEMA,
+    NAME_SCHEMA,
+    REDIRECT_URI_SCHEMA,
+    SCOPE_TOKEN_SCHEMA,
+    SECRET_SCHEMA,
+    enum_schema,
+    field_title,
+)
 
-ClientId = Annotated[
-    str,
-    AfterValidator(rules.check_client_id),
-    Field(min_length=1, max_length=128, examples=["billing-portal"]),
-]
-Name = Annotated[str, AfterValidator(rules.check_name), Field(examples=["Billing portal"])]
+# The document states each rule as a pattern, a length or an enum, while the
+# checks in `validation` stay the ones that run: their messages say more than
+# a bare "not one of" would (client_secret_jwt's explains why it is refused).
+ClientId = Annotated[str, AfterValidator(rules.check_client_id), WithJsonSchema(CLIENT_ID_SCHEMA)]
+Name = Annotated[str, AfterValidator(rules.check_name), WithJsonSchema(NAME_SCHEMA)]
 RedirectUri = Annotated[
-    str, AfterValidator(rules.check_redirect_uri), Field(examples=["https://app.example.com/cb"])
+    str, AfterValidator(rules.check_redirect_uri), WithJsonSchema(REDIRECT_URI_SCHEMA)
 ]
-GrantType = Annotated[str, AfterValidator(rules.check_grant_type)]
+GrantType = Annotated[
+    str, AfterValidator(rules.check_grant_type), WithJsonSchema(enum_schema("GrantType"))
+]
 
 
 def _grant_for_response_type(value: str, info: ValidationInfo) -> str:
@@ -45,12 +56,21 @@ ResponseType = Annotated[
     str,
     AfterValidator(rules.normalize_response_type),
     AfterValidator(_grant_for_response_type),
+    WithJsonSchema(enum_schema("ResponseType")),
 ]
-ResponseMode = Annotated[str, AfterValidator(rules.check_response_mode)]
-ScopeToken = Annotated[str, AfterValidator(rules.check_scope)]
-AuthMethod = Annotated[str, AfterValidator(rules.check_auth_method)]
-Secret = Annotated[str, AfterValidator(rules.check_secret), Field(min_length=32, max_length=512)]
+ResponseMode = Annotated[
+    str, AfterValidator(rules.check_response_mode), WithJsonSchema(enum_schema("ResponseMode"))
+]
+ScopeToken = Annotated[str, AfterValidator(rules.check_scope), WithJsonSchema(SCOPE_TOKEN_SCHEMA)]
+AuthMethod = Annotated[
+    str, AfterValidator(rules.check_auth_method), WithJsonSchema(enum_schema("AuthMethod"))
+]
+Secret = Annotated[str, AfterValidator(rules.check_secret), WithJsonSchema(SECRET_SCHEMA)]
 
+# May be omitted, never null (`_refuse_null`), so the document states the
+# string alone: a generated SDK then types it `str`, not `str | None`.
+OptionalId = Annotated[ClientId | None, WithJsonSchema(CLIENT_ID_SCHEMA)]
+OptionalSecret = Annotated[Secret | None, WithJsonSchema(SECRET_SCHEMA)]
 
 # Arrays: at most 100 items as sent, repeats dropped with the first kept.
 _MaxItems = Field(max_length=rules.MAX_ITEMS)
@@ -65,9 +85,40 @@ AuthMethodList = Annotated[
 ]
 
 
+def _grant_type_filter(value: str | None) -> str | None:
+    return None if value is None else rules.check_grant_type(value)
+
+
+def _scope_filter(value: str | None) -> str | None:
+    return None if value is None else rules.check_scope(value)
+
+
+def _name_filter(value: str | None) -> str | None:
+    # No stored name holds such a character, and PostgreSQL refuses a NUL.
+    return None if value is None else rules.check_name_filter(value)
+
+
+# Query filters: absent or a value (a query string cannot carry null).
+NameFilter = Annotated[
+    str | None,
+    AfterValidator(_name_filter),
+    WithJsonSchema({"type": "string", "maxLength": 200}),
+]
+GrantTypeFilter = Annotated[
+    str | None, AfterValidator(_grant_type_filter), WithJsonSchema(enum_schema("GrantType"))
+]
+ScopeFilter = Annotated[
+    str | None, AfterValidator(_scope_filter), WithJsonSchema(SCOPE_TOKEN_SCHEMA)
+]
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(
-        strict=True, extra="forbid", alias_generator=to_camel, validate_by_name=False
+        strict=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=False,
+        field_title_generator=field_title,
     )
 
 
@@ -115,9 +166,22 @@ def _refuse_null(value: Any) -> Any:
     return value
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class ClientCreate(ClientMetadata):
-    id: ClientId | None = None
-    secret: Secret | None = Field(
+    model_config = _examples(
+        {
+            "id": "billing-portal",
+            "name": "Billing portal",
+            "redirect": ["https://billing.example.com/cb"],
+            "scopes": ["openid", "email"],
+        }
+    )
+
+    id: OptionalId = None
+    secret: OptionalSecret = Field(
         default=None, description="generated when omitted; returned once, stored hashed"
     )
 
@@ -132,7 +196,7 @@ class ReadBack(ApiModel):
     """What a GET returned may be sent back: read-only fields are ignored,
     `id` must match the path, and the secret is refused."""
 
-    id: ClientId | None = None
+    id: OptionalId = None
     secret: SkipJsonSchema[Any] = None
     created_at: SkipJsonSchema[Any] = None
     updated_at: SkipJsonSchema[Any] = None
@@ -144,11 +208,20 @@ class ReadBack(ApiModel):
 
 
 class ClientReplace(ClientMetadata, ReadBack):
-    pass
+    model_config = _examples(
+        {
+            "name": "Billing portal",
+            "redirect": ["https://billing.example.com/cb"],
+            "grantTypes": ["authorization_code", "refresh_token"],
+            "firstParty": True,
+        }
+    )
 
 
 class ClientPatch(ReadBack):
     """JSON Merge Patch: a field set to null returns to its default."""
+
+    model_config = _examples({"firstParty": True, "scopes": ["openid", "email"]})
 
     name: Name | None = None
     redirect: RedirectList | None = None
@@ -162,16 +235,26 @@ class ClientPatch(ReadBack):
     _public_client = field_validator("auth_methods")(_check_public_client)
 
 
+# Stored values, described by the schemas their checks enforced on the way in.
+StoredId = Annotated[str, WithJsonSchema(CLIENT_ID_SCHEMA)]
+StoredRedirect = Annotated[str, WithJsonSchema(REDIRECT_URI_SCHEMA)]
+StoredGrantType = Annotated[str, WithJsonSchema(enum_schema("GrantType"))]
+StoredResponseType = Annotated[str, WithJsonSchema(enum_schema("ResponseType"))]
+StoredResponseMode = Annotated[str, WithJsonSchema(enum_schema("ResponseMode"))]
+StoredScope = Annotated[str, WithJsonSchema(SCOPE_TOKEN_SCHEMA)]
+StoredAuthMethod = Annotated[str, WithJsonSchema(enum_schema("AuthMethod"))]
+
+
 class ClientRead(ApiModel):
-    id: str
+    id: StoredId
     name: str
-    redirect: list[str]
-    grant_types: list[str]
-    response_types: list[str]
-    response_modes: list[str]
-    scopes: list[str]
+    redirect: list[StoredRedirect]
+    grant_types: list[StoredGrantType]
+    response_types: list[StoredResponseType]
+    response_modes: list[StoredResponseMode]
+    scopes: list[StoredScope]
     first_party: bool
-    auth_methods: list[str]
+    auth_methods: list[StoredAuthMethod]
     created_at: datetime
     updated_at: datetime
     secret_created_at: datetime
@@ -210,21 +293,41 @@ class ProblemDetails(ApiModel):
     errors: list[FieldError] | None = None
 
 
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 3600.0 is the integer 3600 to JSON Schema, and
+    # to an SDK that sends every number as a float. 3600.5 stays refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RotateSecret(ApiModel):
-    grace_period_seconds: int = Field(
+    model_config = _examples({"gracePeriodSeconds": 3600})
+
+    grace_period_seconds: Annotated[int, BeforeValidator(_whole_number)] = Field(
         default=0,
         ge=0,
         le=2_592_000,
         description="how long the previous secret keeps working; 0 drops it at once",
     )
-    secret: Secret | None = Field(default=None, description="generated when omitted")
+    secret: OptionalSecret = Field(default=None, description="generated when omitted")
 
     _not_null = field_validator("secret", mode="before")(_refuse_null)
 
 
 class AuthenticateClient(ApiModel):
+    model_config = _examples(
+        {
+            "secret": "crs_6Jm2yQ1pKXo8WvB3tZr0dLsNf4hCaEiU7gTqY5oR9eM",
+            "method": "client_secret_basic",
+        }
+    )
+
     secret: str = Field(min_length=1, max_length=1024)
-    method: Literal["client_secret_basic", "client_secret_post", "none"]
+    method: Annotated[
+        Literal["client_secret_basic", "client_secret_post", "none"],
+        WithJsonSchema(enum_schema("AuthMethod")),
+    ]
 
 
 class AuditChange(ApiModel):

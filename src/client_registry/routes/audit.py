@@ -9,7 +9,7 @@ from client_registry import audit, service
 from client_registry.dependencies import RuntimeDep
 from client_registry.pagination import page_response
 from client_registry.repository import AuditFilters
-from client_registry.routes.clients import problem
+from client_registry.routes.clients import LINK, RETRY_AFTER, problem
 from client_registry.schemas import AuditAction, AuditEventPage
 
 router = APIRouter(
@@ -19,12 +19,20 @@ router = APIRouter(
         401: problem("missing or invalid admin token"),
         403: problem("the token lacks the audit:read scope"),
         422: problem("invalid query; `errors` names each parameter"),
+        503: problem(
+            "the database is unavailable; try again later", **{"Retry-After": RETRY_AFTER}
+        ),
     },
 )
 
 
 @router.get(
-    "", operation_id="listAuditEvents", name="listAuditEvents", response_model=AuditEventPage
+    "",
+    operation_id="listAuditEvents",
+    name="listAuditEvents",
+    summary="List audit events",
+    response_model=AuditEventPage,
+    responses={200: {"description": "one page of events", "headers": {"Link": LINK}}},
 )
 async def list_audit_events(
     request: Request,

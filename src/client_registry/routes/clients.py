@@ -3,13 +3,13 @@
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
-from pydantic import AfterValidator
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from client_registry import lifecycle, service, validation
+from client_registry import lifecycle, service
 from client_registry.dependencies import ActorDep, RuntimeDep
 from client_registry.etags import etag, if_none_match_hits
 from client_registry.pagination import page_response
+from client_registry.problems import InvalidRequest
 from client_registry.repository import Document, ListFilters
 from client_registry.schemas import (
     AuthenticateClient,
@@ -19,14 +19,29 @@ from client_registry.schemas import (
     ClientRead,
     ClientReplace,
     ClientWithSecret,
+    GrantTypeFilter,
+    NameFilter,
     ProblemDetails,
     RotateSecret,
+    ScopeFilter,
 )
 
 
-def problem(description: str) -> dict[str, Any]:
-    return {"model": ProblemDetails, "description": description}
+def problem(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"model": ProblemDetails, "description": description}
+    if headers:
+        answer["headers"] = headers
+    return answer
 
+
+def _header(description: str, *, required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": "string"}}
+
+
+_ETAG = _header('the strong validator of the client\'s current state, e.g. `"3f2a..."`')
+_LOCATION = _header("the new client's URL, `/v1/clients/{id}`")
+LINK = _header('`<URL of the next page>; rel="next"` while there is one', required=False)
+RETRY_AFTER = _header("seconds to wait before trying again")
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(
@@ -36,6 +51,9 @@ router = APIRouter(
         401: problem("missing or invalid admin token"),
         403: problem("the token lacks the scope"),
         422: problem("invalid input; `errors` names each field"),
+        503: problem(
+            "the database is unavailable; try again later", **{"Retry-After": RETRY_AFTER}
+        ),
     },
 )
 _NOT_FOUND: Responses = {404: problem("no client with this id")}
@@ -45,6 +63,11 @@ _BODY_ERRORS: Responses = {
     415: problem("body is not JSON"),
 }
 _STALE: Responses = {412: problem("If-Match does not match the current ETag")}
+
+
+def _one_client(description: str, **headers: dict[str, Any]) -> Responses:
+    return {200: {"description": description, "headers": {"ETag": _ETAG, **headers}}}
+
 
 IfMatch = Annotated[str | None, Header(description="an ETag from an earlier read")]
 
@@ -58,6 +81,16 @@ def _client(row: Document, *, status: int = 200, secret: str | None = None) -> R
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+async def refuse_null_body(request: Request) -> None:
+    """The rotate-secret body is optional, but when sent it is an object:
+    FastAPI alone would take a JSON `null` for no body at all."""
+    if (await request.body()).strip() == b"null":
+        raise InvalidRequest(
+            "the body must be an object or absent",
+            errors=[{"field": "body", "message": "must be an object", "code": "invalid_request"}],
+        )
+
+
 def _location(client_id: str) -> str:
     return f"/v1/clients/{client_id}"
 
@@ -67,8 +100,16 @@ def _location(client_id: str) -> str:
     status_code=201,
     operation_id="createClient",
     name="createClient",
+    summary="Create a client",
     response_model=ClientWithSecret,
-    responses={**_BODY_ERRORS, 409: problem("the id exists")},
+    responses={
+        201: {
+            "description": "the client with its secret, shown this once",
+            "headers": {"ETag": _ETAG, "Location": _LOCATION},
+        },
+        **_BODY_ERRORS,
+        409: problem("a client with this id exists"),
+    },
 )
 async def create_client(body: ClientCreate, runtime: RuntimeDep, actor: ActorDep) -> Response:
     """Create a client; the response holds its secret, shown this once."""
@@ -85,21 +126,25 @@ async def create_client(body: ClientCreate, runtime: RuntimeDep, actor: ActorDep
     return response
 
 
-@router.get("", operation_id="listClients", name="listClients", response_model=ClientPage)
+@router.get(
+    "",
+    operation_id="listClients",
+    name="listClients",
+    summary="List clients",
+    response_model=ClientPage,
+    responses={200: {"description": "one page of clients", "headers": {"Link": LINK}}},
+)
 async def list_clients(
     request: Request,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     name: Annotated[
-        str | None,
+        NameFilter,
         Query(max_length=200, description="case-insensitive substring"),
-        AfterValidator(validation.check_name_filter),
     ] = None,
-    grant_type: Annotated[
-        str | None, Query(alias="grantType"), AfterValidator(validation.check_grant_type)
-    ] = None,
-    scope: Annotated[str | None, Query(), AfterValidator(validation.check_scope)] = None,
+    grant_type: Annotated[GrantTypeFilter, Query(alias="grantType")] = None,
+    scope: Annotated[ScopeFilter, Query()] = None,
     first_party: Annotated[bool | None, Query(alias="firstParty")] = None,
 ) -> Response:
     """List clients in creation order, one page at a time."""
@@ -114,8 +159,13 @@ async def list_clients(
     "/{client_id}",
     operation_id="getClient",
     name="getClient",
+    summary="Read a client",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, 304: {"description": "If-None-Match matched"}},
+    responses={
+        **_one_client("the client, never its secret"),
+        304: {"description": "If-None-Match matched; no body", "headers": {"ETag": _ETAG}},
+        **_NOT_FOUND,
+    },
 )
 async def get_client(
     client_id: str,
@@ -133,8 +183,9 @@ async def get_client(
     "/{client_id}",
     operation_id="replaceClient",
     name="replaceClient",
+    summary="Replace a client",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={**_one_client("the client as replaced"), **_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 async def replace_client(
     client_id: str,
@@ -159,8 +210,9 @@ async def replace_client(
     "/{client_id}",
     operation_id="updateClient",
     name="updateClient",
+    summary="Update a client with a JSON Merge Patch",
     response_model=ClientRead,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={**_one_client("the client as updated"), **_NOT_FOUND, **_BODY_ERRORS, **_STALE},
 )
 async def update_client(
     client_id: str,
@@ -186,7 +238,8 @@ async def update_client(
     status_code=204,
     operation_id="deleteClient",
     name="deleteClient",
-    responses={**_NOT_FOUND, **_STALE},
+    summary="Delete a client",
+    responses={204: {"description": "deleted"}, **_NOT_FOUND, **_STALE},
 )
 async def delete_client(
     client_id: str, runtime: RuntimeDep, actor: ActorDep, if_match: IfMatch = None
@@ -202,8 +255,15 @@ async def delete_client(
     "/{client_id}/rotate-secret",
     operation_id="rotateClientSecret",
     name="rotateClientSecret",
+    dependencies=[Depends(refuse_null_body)],
+    summary="Rotate a client's secret",
     response_model=ClientWithSecret,
-    responses={**_NOT_FOUND, **_BODY_ERRORS, **_STALE},
+    responses={
+        **_one_client("the client with its new secret, shown this once"),
+        **_NOT_FOUND,
+        **_BODY_ERRORS,
+        **_STALE,
+    },
 )
 async def rotate_client_secret(
     client_id: str,
@@ -228,8 +288,13 @@ async def rotate_client_secret(
     "/{client_id}/authenticate",
     operation_id="authenticateClient",
     name="authenticateClient",
+    summary="Authenticate a client by its secret",
     response_model=ClientRead,
-    responses={**_BODY_ERRORS},
+    responses={
+        200: {"description": "the secret matches; the client"},
+        401: problem("`invalid_client` for any failure, or a missing or invalid admin token"),
+        **_BODY_ERRORS,
+    },
 )
 async def authenticate_client(
     client_id: str,
