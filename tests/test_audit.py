@@ -3,6 +3,8 @@ transaction, with who, which request and what changed; never a secret."""
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from builders import new_client
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
@@ -93,6 +95,26 @@ def test_filters_and_paging(api):
     assert first["items"][0]["id"] not in {e["id"] for e in until["items"]}
     assert api.get("/v1/audit-events", params={"action": "nope"}).status_code == 422
     assert api.get("/v1/audit-events", params={"since": "yesterday"}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("until", "0.5"),
+        ("since", "1700000000"),
+        ("since", "2026-01-31"),
+        ("until", "2026-01-31T12:00:00"),
+    ],
+)
+def test_audit_times_are_rfc_3339_with_a_zone(service, field, value):
+    api = service.client(service.mint_token("audit:read"))
+    answer = api.get("/v1/audit-events", params={field: value})
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json()["errors"]] == [field]
+    assert (
+        api.get("/v1/audit-events", params={field: "2026-01-31t12:00:00.5+02:00"}).status_code
+        == 200
+    )
 
 
 def test_the_audit_trail_needs_its_scope(service):

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -335,6 +336,8 @@ class AuditChange(ApiModel):
     before: Any = Field(description="the value before; null for a secret, which is never shown")
     after: Any = Field(description="the value after; null for a secret, which is never shown")
 
+
+Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(rules.check_rfc3339)]
 
 AuditAction = Literal[
     "client.created",

@@ -52,6 +52,9 @@ MAX_REDIRECT_LENGTH = 2048
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 _SECRET = re.compile(r"[\x20-\x7e]{32,512}")
+# RFC 3339's date-time, zone required: pydantic alone would also take a
+# number of seconds since 1970 ("0.5") or a bare date.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 # RFC 3986 characters; anything else (spaces, quotes, non-ASCII) is not a URI.
 _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -108,6 +111,12 @@ def is_possible_client_id(value: str) -> bool:
     """Whether any client can have this id: one that cannot is simply not
     found, without a query (a NUL, say, is not even text to PostgreSQL)."""
     return _CLIENT_ID.fullmatch(value) is not None and value not in (".", "..")
+
+
+def check_rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise invalid("must be an RFC 3339 date-time with a zone, such as 2026-01-31T12:00:00Z")
+    return value
 
 
 def check_secret(value: str) -> str:

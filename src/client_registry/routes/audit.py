@@ -3,14 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 
 from client_registry import audit, service
 from client_registry.dependencies import RuntimeDep
 from client_registry.pagination import page_response
 from client_registry.repository import AuditFilters
 from client_registry.routes.clients import LINK, RETRY_AFTER, problem
-from client_registry.schemas import AuditAction, AuditEventPage
+from client_registry.schemas import AuditAction, AuditEventPage, Rfc3339Time
 
 router = APIRouter(
     prefix="/v1/audit-events",
@@ -41,8 +40,8 @@ async def list_audit_events(
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page")] = None,
     client_id: Annotated[str | None, Query(alias="clientId", max_length=128)] = None,
     action: AuditAction | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="inclusive, RFC 3339")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="exclusive, RFC 3339")] = None,
+    since: Annotated[Rfc3339Time | None, Query(description="inclusive, RFC 3339")] = None,
+    until: Annotated[Rfc3339Time | None, Query(description="exclusive, RFC 3339")] = None,
 ) -> Response:
     """List audit events, newest first, one page at a time."""
     filters = AuditFilters(client_id=client_id, action=action, since=since, until=until)
