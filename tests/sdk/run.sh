@@ -73,7 +73,8 @@ TOKEN=$(grep -o 'crat_[A-Za-z0-9_-]*' "$WORK/serve.out" | head -n 1)
 "$VENV/bin/client-registry" openapi >"$WORK/openapi.json"
 
 echo "-- schemathesis on $ENGINE ($FUZZ_EXAMPLES examples, at most ${FUZZ_SECONDS}s, seed $FUZZ_SEED)"
-answered() { cat "$WORK/serve.out" "$WORK/serve.err" | grep -c 'HTTP/1.1" [0-9]' || true; }
+# The service's own access line, one a request: "... client_registry.access [id] GET /path 200 ...".
+answered() { cat "$WORK/serve.out" "$WORK/serve.err" | grep -c ' client_registry\.access ' || true; }
 before=$(answered)
 status=0
 (cd "$WORK" && "$TOOLS/bin/st" --config-file "$HERE/schemathesis.toml" run "$WORK/openapi.json" \
