@@ -23,12 +23,18 @@ def generate_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+# django-oauth-toolkit's hashes (`pbkdf2_sha256$iterations$salt$hash`), so
+# clients moved from it keep their secrets; never the default, so a verified
+# one is upgraded to the configured scheme.
+DJANGO_SCHEME = "django_pbkdf2_sha256"
+
+
 def _context(schemes: list[str], rounds: int) -> CryptContext:
     # Every listed scheme verifies; all but the first are deprecated, so their
     # hashes, and hashes cheaper than `rounds`, ask to be upgraded.
     default = schemes[0]
     return CryptContext(
-        schemes=schemes,
+        schemes=[*schemes, *([DJANGO_SCHEME] if DJANGO_SCHEME not in schemes else [])],
         deprecated=["auto"],
         **{f"{default}__default_rounds": rounds, f"{default}__min_rounds": rounds},
     )
@@ -75,6 +81,26 @@ class SecretHasher:
             return bool(self._generated.verify(secret, secret_hash))
         except ValueError:  # a hash no listed scheme recognises never matches
             return False
+
+    def recognizes(self, secret_hash: str) -> bool:
+        """Whether a stored hash is well-formed in a scheme that verifies:
+        parsed, not computed, so checking many costs microseconds each."""
+        scheme = self._generated.identify(secret_hash)
+        if scheme is None:
+            return False
+        try:
+            parsed = self._generated.handler(scheme).from_string(secret_hash)
+        except ValueError:
+            return False
+        return getattr(parsed, "checksum", None) is not None
+
+    def generated_hash(self, secret_hash: str) -> bool:
+        """Whether a hash is what this registry makes of a generated secret:
+        current for that policy and too cheap for a chosen one. Any other hash
+        is treated as a chosen secret's and upgraded to the password grade."""
+        return not self._generated.needs_update(secret_hash) and bool(
+            self._given.needs_update(secret_hash)
+        )
 
     def verify_dummy(self, secret: str) -> None:
         self.verify(secret, self._dummy_hash)
