@@ -186,10 +186,8 @@ def _import(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from client_registry.importing import check_and_spool, private_spool, write_spooled
-    from client_registry.secrets import SecretHasher
 
     settings = _settings()
-    hasher = SecretHasher(settings)
     at = datetime.now(UTC)
     try:
         source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
@@ -198,7 +196,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         with private_spool() as spool:
             outcome = check_and_spool(
-                source, hasher=hasher, at=at, spool=spool, hash_secrets=not args.dry_run
+                source, settings=settings, at=at, spool=spool, hash_secrets=not args.dry_run
             )
             long_settings = settings.model_copy(
                 update={
@@ -217,7 +215,6 @@ def _import(args: argparse.Namespace) -> int:
                 ),
             )
     finally:
-        hasher.close()
         if source is not sys.stdin.buffer:
             source.close()
     for number, message in sorted(outcome.errors):

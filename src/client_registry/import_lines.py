@@ -4,6 +4,7 @@ export wrote. The rules are the API's own: the line shape extends
 ClientCreate, and its errors are named as a 422 names them."""
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from pydantic import AwareDatetime, ValidationError
 
@@ -29,12 +30,19 @@ class ClientImport(ClientCreate):
     previous_secret_expires_at: AwareDatetime | None = None
 
 
+class CheckedLine(NamedTuple):
+    client: ClientImport
+    # Whether each given hash is of a generated secret; None when not given.
+    secret_generated: bool | None
+    previous_generated: bool | None
+
+
 def utc(value: datetime | None) -> datetime | None:
     """A given time in UTC, as every stored time is (and documents show it)."""
     return None if value is None else value.astimezone(UTC)
 
 
-def check_line(raw: bytes, *, hasher: SecretHasher) -> ClientImport | list[FieldError]:
+def check_line(raw: bytes, *, hasher: SecretHasher) -> CheckedLine | list[FieldError]:
     """The client of a line, or what is wrong with it as (field, message)."""
     try:
         client = ClientImport.model_validate_json(raw)
@@ -51,17 +59,27 @@ def _pairs(problem: Problem) -> list[FieldError]:
     return [(error["field"], error["message"]) for error in problem.errors or []]
 
 
-def _secret_errors(client: ClientImport, hasher: SecretHasher) -> ClientImport | list[FieldError]:
+def _secret_errors(client: ClientImport, hasher: SecretHasher) -> CheckedLine | list[FieldError]:
     errors: list[FieldError] = []
     if client.secret is not None and client.secret_hash is not None:
         errors.append(("secret", "give secret or secretHash, not both"))
     elif client.secret is None and client.secret_hash is None:
         errors.append(("secret", "required: give secret (plaintext) or secretHash"))
-    if client.secret_hash is not None and not hasher.recognizes(client.secret_hash):
-        errors.append(("secretHash", _UNKNOWN_HASH))
-    previous = client.previous_secret_hash
-    if previous is not None and not hasher.recognizes(previous):
-        errors.append(("previousSecretHash", _UNKNOWN_HASH))
-    if previous is not None and client.previous_secret_expires_at is None:
-        errors.append(("previousSecretExpiresAt", "required with previousSecretHash"))
-    return errors or client
+    current = previous = None
+    if client.secret_hash is not None:
+        current = hasher.hash_kind(client.secret_hash)
+        if current is None:
+            errors.append(("secretHash", _UNKNOWN_HASH))
+    if client.previous_secret_hash is not None:
+        previous = hasher.hash_kind(client.previous_secret_hash)
+        if previous is None:
+            errors.append(("previousSecretHash", _UNKNOWN_HASH))
+        if client.previous_secret_expires_at is None:
+            errors.append(("previousSecretExpiresAt", "required with previousSecretHash"))
+    if errors:
+        return errors
+    return CheckedLine(
+        client,
+        secret_generated=None if current is None else current == "generated",
+        previous_generated=None if previous is None else previous == "generated",
+    )

@@ -1,38 +1,46 @@
 """Import: every line of a file checked, then written in one transaction, or
 nothing written at all.
 
-Two passes keep memory flat and locks short. The first reads the lines,
-checks each by the API's rules and hashes plaintext secrets (password-grade,
-on every core), spooling the finished rows to a private temporary file; no
+Two passes keep memory flat and locks short. The first checks the lines by
+the API's rules and hashes plaintext secrets on worker processes
+(`import_rows`), spooling the finished rows to a private temporary file; no
 lock is held meanwhile. The second, in one transaction, checks the rows'
 ids against the database batch by batch and writes them with one driver
 call a batch, in the order of the file, which becomes their creation order."""
 
-import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, Literal
+from functools import partial
+from typing import IO, Literal
 
-from client_registry import audit, repository
+from client_registry import repository
 from client_registry.database import Database
-from client_registry.import_lines import ClientImport, check_line, utc
+from client_registry.import_rows import (
+    Bad,
+    Prepared,
+    check_chunk,
+    imported_event,
+    read_spool,
+    spool_write,
+    start_worker,
+)
 from client_registry.progress import Progress
-from client_registry.repository import Runner
-from client_registry.schemas import client_document
-from client_registry.secrets import SecretHasher
-from client_registry.service import metadata_values, new_revision
+from client_registry.repository import Params, Runner
+from client_registry.settings import Settings
 
 OnConflict = Literal["fail", "skip", "replace"]
 # Rows per driver call and per check of ids: a round trip costs what a few
 # hundred rows do, and a thousand rows of documents stay under a few MB.
 BATCH = 1000
-_TIMES = ("secret_created_at", "previous_secret_expires_at", "created_at", "updated_at")
-# hashlib's PBKDF2 releases the GIL while it computes, so threads use every core.
-HASH_THREADS = os.cpu_count() or 1
+# Lines per task of a worker: small enough that plaintext secrets, seconds
+# of hashing each, spread over every core to the end of the file.
+CHUNK = 100
+WORKERS = os.cpu_count() or 1
 
 
 @dataclass
@@ -55,100 +63,67 @@ class _Discard(Exception):
 def check_and_spool(
     lines: Iterable[bytes],
     *,
-    hasher: SecretHasher,
+    settings: Settings,
     at: datetime,
-    spool: IO[str],
+    spool: IO[bytes],
     hash_secrets: bool,
 ) -> Outcome:
     """First pass: every line checked, good ones spooled as rows."""
     outcome = Outcome()
     seen: dict[str, int] = {}
     progress = Progress("checked")
-    batch: list[tuple[int, ClientImport]] = []
-    with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="import-hash") as pool:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue  # a blank line, say the file's last
-            outcome.lines += 1
-            progress.advance()
-            checked = check_line(raw, hasher=hasher)
-            if isinstance(checked, list):
-                outcome.bad(number, checked)
-            elif checked.id in seen:
-                outcome.bad(number, [("id", f"repeats the id of line {seen[checked.id]}")])
-            else:
-                seen[checked.id] = number
-                batch.append((number, checked))
-            if len(batch) >= BATCH:
-                _spool(batch, hasher=hasher, at=at, spool=spool, pool=pool, hashing=hash_secrets)
-                batch = []
-        _spool(batch, hasher=hasher, at=at, spool=spool, pool=pool, hashing=hash_secrets)
+    work = partial(check_chunk, at=at, hash_secrets=hash_secrets)
+    # A few chunks ahead per worker keeps every core busy and memory flat.
+    pending: deque[Future[list[Prepared | Bad]]] = deque()
+    with ProcessPoolExecutor(WORKERS, initializer=start_worker, initargs=(settings,)) as pool:
+        for chunk in _chunks(lines, outcome):
+            pending.append(pool.submit(work, chunk))
+            if len(pending) > 2 * WORKERS:
+                _take(pending.popleft().result(), outcome, seen, spool, progress)
+        while pending:
+            _take(pending.popleft().result(), outcome, seen, spool, progress)
     progress.done()
     return outcome
 
 
-def _spool(
-    batch: list[tuple[int, ClientImport]],
-    *,
-    hasher: SecretHasher,
-    at: datetime,
-    spool: IO[str],
-    pool: ThreadPoolExecutor,
-    hashing: bool,
+def _chunks(lines: Iterable[bytes], outcome: Outcome) -> Iterator[list[tuple[int, bytes]]]:
+    chunk = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue  # a blank line, say the file's last
+        outcome.lines += 1
+        chunk.append((number, raw))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _take(
+    results: list[Prepared | Bad],
+    outcome: Outcome,
+    seen: dict[str, int],
+    spool: IO[bytes],
+    progress: Progress,
 ) -> None:
-    given = [client.secret for _, client in batch if client.secret is not None]
-    hashed = iter(pool.map(lambda s: hasher.hash(s, generated=False), given) if hashing else [])
-    for number, client in batch:
-        # A dry run checks a plaintext secret but spends no time hashing it.
-        secret_hash = client.secret_hash or next(hashed, "")
-        values = _row(client, secret_hash=secret_hash, hasher=hasher, at=at)
-        for name in _TIMES:
-            values[name] = values[name] and values[name].isoformat()
-        spool.write(json.dumps([number, values]) + "\n")
-
-
-def _row(
-    client: ClientImport, *, secret_hash: str, hasher: SecretHasher, at: datetime
-) -> dict[str, Any]:
-    """The client's columns. A given plaintext secret is a chosen one; a
-    hash's kind is read from the hash (see SecretHasher.generated_hash)."""
-    previous = client.previous_secret_hash
-    values = {
-        "id": client.id,
-        **metadata_values(client),
-        "secret_hash": secret_hash,
-        "secret_generated": client.secret is None and hasher.generated_hash(secret_hash),
-        "secret_created_at": utc(client.secret_created_at) or at,
-        "previous_secret_hash": previous,
-        "previous_secret_generated": None if previous is None else hasher.generated_hash(previous),
-        "previous_secret_expires_at": utc(client.previous_secret_expires_at),
-        "created_at": utc(client.created_at) or at,
-        "updated_at": utc(client.updated_at) or at,
-        "revision": new_revision(),
-    }
-    values["document"] = client_document(values)
-    return values
-
-
-def _spooled(spool: IO[str]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    spool.seek(0)
-    batch = []
-    for text in spool:
-        number, values = json.loads(text)
-        for name in _TIMES:
-            values[name] = values[name] and datetime.fromisoformat(values[name])
-        batch.append((number, values))
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """A chunk's lines, in the file's order: the first of an id is kept."""
+    for result in results:
+        if isinstance(result, Bad):
+            outcome.errors.append(result)
+        elif result.client_id in seen:
+            first = seen[result.client_id]
+            outcome.bad(result.number, [("id", f"repeats the id of line {first}")])
+        else:
+            seen[result.client_id] = result.number
+            spool_write(spool, result)
+    progress.advance(len(results))
 
 
 async def write_spooled(
     db: Database,
     *,
-    spool: IO[str],
+    spool: IO[bytes],
     outcome: Outcome,
     on_conflict: OnConflict,
     at: datetime,
@@ -172,7 +147,7 @@ async def write_spooled(
 
 async def _check_and_write(
     db: Runner,
-    spool: IO[str],
+    spool: IO[bytes],
     outcome: Outcome,
     on_conflict: OnConflict,
     at: datetime,
@@ -180,25 +155,27 @@ async def _check_and_write(
     write: bool,
 ) -> None:
     progress = Progress("written" if write else "checked against the database")
-    for batch in _spooled(spool):
-        ids = [values["id"] for _, values in batch]
-        stored = {
-            row.id: row.document for row in await repository.documents_of_ids(db, client_ids=ids)
-        }
-        new: list[dict[str, Any]] = []
-        replaced: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for number, values in batch:
-            before = stored.get(values["id"])
-            if before is not None and on_conflict == "fail":
+    for batch in read_spool(spool, batch=BATCH):
+        ids = [row.client_id for row in batch]
+        stored = await repository.documents_of_ids(db, client_ids=ids)
+        before = {row.id: row.document for row in stored}
+        new: list[Params] = []
+        replaced: list[Params] = []
+        events: list[Params] = []
+        for row in batch:
+            old = before.get(row.client_id)
+            if old is None:
+                new.append(row.params)
+                events.append(row.created_event)
+            elif on_conflict == "fail":
                 message = "a client with this id exists (see --on-conflict)"
-                outcome.bad(number, [("id", message)])
-                continue
-            if before is not None and on_conflict == "skip":
+                outcome.bad(row.number, [("id", message)])
+            elif on_conflict == "skip":
                 outcome.skipped += 1
-                continue
-            (new if before is None else replaced).append(values)
-            events.append(_event(before, values, at))
+            else:
+                replaced.append(row.params)
+                event = imported_event(old, row.document, client_id=row.client_id, at=at)
+                events.append(db.sql.bind(event))
         outcome.created += len(new)
         outcome.replaced += len(replaced)
         progress.advance(len(batch))
@@ -207,33 +184,20 @@ async def _check_and_write(
     progress.done()
 
 
-def _event(before: str | None, values: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """client.imported: every field of the document that the import set or
-    changed, as a create or a replace lists them, and the secret by name."""
-    changes = audit.client_changes(before, values["document"], secret_changed=True)
-    return audit.event(
-        audit.CLIENT_IMPORTED, audit.COMMAND_LINE, at=at, client_id=values["id"], changes=changes
-    )
-
-
 async def _write(
-    tx: Runner,
-    *,
-    new: list[dict[str, Any]],
-    replaced: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    tx: Runner, *, new: list[Params], replaced: list[Params], events: list[Params]
 ) -> None:
-    if new and await repository.insert_clients(tx, rows=new) != len(new):
+    if new and await repository.insert_clients(tx, params=new) != len(new):
         # Creators take turns on a lock this transaction holds; an id that
         # appeared since the check means that guarantee broke.
         raise RuntimeError("a client appeared during the import; nothing was imported")
     if replaced:
-        await repository.update_clients(tx, rows=replaced)
+        await repository.update_clients(tx, params=replaced)
     if events:
-        await repository.insert_audit_events(tx, events=events)
+        await repository.insert_audit_events(tx, params=events)
 
 
-def private_spool() -> IO[str]:
+def private_spool() -> IO[bytes]:
     """A temporary file only this user can read (it holds secret hashes),
     gone when closed."""
-    return tempfile.TemporaryFile("w+", encoding="utf-8", prefix="client-registry-import-")
+    return tempfile.TemporaryFile(prefix="client-registry-import-")

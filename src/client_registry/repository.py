@@ -212,6 +212,9 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _encode(value: Any, *, sqlite_times: bool) -> Any:
+    kind = type(value)
+    if kind is str or value is None:  # most values: no isinstance walk
+        return value
     if isinstance(value, list | dict):
         return json.dumps(value)
     if sqlite_times and isinstance(value, datetime):
@@ -516,24 +519,25 @@ async def insert_client(db: Runner, *, values: Params) -> bool:
     return await db.execute(db.sql.insert_client, params) == 1
 
 
-async def insert_clients(db: Runner, *, rows: Sequence[Params]) -> int:
+def client_params(sql: Statements, values: Params) -> Params:
+    """A client's columns bound for `insert_clients` and `update_clients`."""
+    return sql.bind({key: values[key] for key in _INSERT_KEYS})
+
+
+async def insert_clients(db: Runner, *, params: Sequence[Params]) -> int:
     """Many new clients in one driver call, in the order given (their
     creation order); returns how many were inserted (an existing id is not)."""
-    params = [db.sql.bind({key: values[key] for key in _INSERT_KEYS}) for values in rows]
     return await db.execute_many(db.sql.insert_client, params)
 
 
-async def update_clients(db: Runner, *, rows: Sequence[Params]) -> None:
-    """Set every writable column of many clients, each found by `id`."""
-    params = [
-        {**db.sql.bind({key: values[key] for key in _WRITABLE}), "client_id": values["id"]}
-        for values in rows
-    ]
-    await db.execute_many(db.sql.update_client, params)
+async def update_clients(db: Runner, *, params: Sequence[Params]) -> None:
+    """Set every writable column of many clients, each found by its id."""
+    await db.execute_many(db.sql.update_client, [{**p, "client_id": p["id"]} for p in params])
 
 
-async def insert_audit_events(db: Runner, *, events: Sequence[Params]) -> None:
-    await db.execute_many(db.sql.insert_audit_event, [db.sql.bind(event) for event in events])
+async def insert_audit_events(db: Runner, *, params: Sequence[Params]) -> None:
+    """Many audit events in one driver call; each bound by `sql.bind`."""
+    await db.execute_many(db.sql.insert_audit_event, params)
 
 
 async def update_client(db: Runner, *, client_id: str, values: Params) -> None:
