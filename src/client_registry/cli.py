@@ -281,7 +281,9 @@ def _parser() -> argparse.ArgumentParser:
 
     export = command(commands, "export", "write every client as JSON Lines, with secret hashes")
     export.add_argument(
-        "--output", metavar="FILE", help="the file to write (created readable by its owner only)"
+        "--output",
+        metavar="FILE",
+        help="the file to write, readable by its owner only; standard output when omitted",
     )
     export.set_defaults(run=_export)
     import_ = command(

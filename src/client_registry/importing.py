@@ -37,8 +37,8 @@ OnConflict = Literal["fail", "skip", "replace"]
 # Rows per driver call and per check of ids: a round trip costs what a few
 # hundred rows do, and a thousand rows of documents stay under a few MB.
 BATCH = 1000
-# Lines per task of a worker: small enough that plaintext secrets, seconds
-# of hashing each, spread over every core to the end of the file.
+# Lines per task of a worker: small enough that plaintext secrets, a
+# fraction of a second of hashing each, spread over every core to the end.
 CHUNK = 100
 WORKERS = os.cpu_count() or 1
 
