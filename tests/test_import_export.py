@@ -7,6 +7,8 @@ database of the same engine, served by a server of its own."""
 import base64
 import hashlib
 import json
+import os
+import pty
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -425,3 +427,43 @@ def test_export_to_a_file_only_its_owner_reads(target: Registry) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     lines = [json.loads(text) for text in path.read_text().splitlines()]
     assert [item["id"] for item in lines] == [item["id"] for item in target.documents()]
+
+
+def test_progress_shows_on_a_terminal_and_not_when_piped(target: Registry) -> None:
+    stored = django_hash(given_secret())
+    lines = [{**line(), "secretHash": stored} for _ in range(300)]
+    for item in lines:
+        del item["secret"]
+    path = target.workdir / "many.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in lines))
+    piped = target.run("import", "--dry-run", str(path))
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr.splitlines() == [piped.stderr.strip()]
+    assert "\r" not in piped.stderr
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [str(CLI), "import", "--dry-run", str(path)],
+        env=environment(target.url, **FAST_HASHING),
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    ) as process:
+        os.close(follower)
+        shown = _read_all(leader)
+    assert process.returncode == 0
+    assert "\rchecked: 300 clients" in shown
+    assert "\rchecked against the database: 300 clients" in shown
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the other end closed (EIO on Linux)
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()

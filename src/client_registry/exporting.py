@@ -29,7 +29,8 @@ def export_line(row: ExportedClient, *, now: datetime) -> str:
 
 async def export_clients(db: Database, *, out: TextIO, now: Clock) -> int:
     """Write every client to `out`; returns how many."""
-    progress = Progress("exported")
+    # Lines going to the terminal would be mixed with the progress line.
+    progress = Progress("exported", wanted=not out.isatty())
     after_seq, count = 0, 0
     while rows := await repository.export_batch(db.scans, after_seq=after_seq, limit=BATCH):
         at = now()

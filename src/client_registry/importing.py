@@ -133,12 +133,16 @@ async def write_spooled(
     in one transaction unless a line is bad or this is a dry run (then the
     checks run as plain reads and nothing is written)."""
     if dry_run or outcome.errors:
-        await _check_and_write(db.scans, spool, outcome, on_conflict, at, write=False)
+        await _check_and_write(
+            db.scans, spool=spool, outcome=outcome, on_conflict=on_conflict, at=at, write=False
+        )
         return
     try:
         async with db.transaction() as tx:
             await repository.lock_creation(tx)
-            await _check_and_write(tx, spool, outcome, on_conflict, at, write=True)
+            await _check_and_write(
+                tx, spool=spool, outcome=outcome, on_conflict=on_conflict, at=at, write=True
+            )
             if outcome.errors:
                 raise _Discard
     except _Discard:
@@ -147,11 +151,11 @@ async def write_spooled(
 
 async def _check_and_write(
     db: Runner,
+    *,
     spool: IO[bytes],
     outcome: Outcome,
     on_conflict: OnConflict,
     at: datetime,
-    *,
     write: bool,
 ) -> None:
     progress = Progress("written" if write else "checked against the database")

@@ -1,6 +1,7 @@
 """Progress of a long command on standard error, when a person watches it:
-on a terminal a line rewritten in place, a few times a second; piped or
-redirected, nothing (a log or a script wants the result, not the ticks)."""
+on a terminal a line rewritten in place, a few times a second, and the
+final count; piped or redirected, nothing (a log or a script wants the
+result, not the ticks)."""
 
 import sys
 import time
@@ -11,9 +12,9 @@ _EVERY_SECONDS = 0.25
 
 
 class Progress:
-    def __init__(self, what: str, *, stream: TextIO | None = None) -> None:
+    def __init__(self, what: str, *, stream: TextIO | None = None, wanted: bool = True) -> None:
         self._stream = stream or sys.stderr
-        self._on = self._stream.isatty()
+        self._on = wanted and self._stream.isatty()
         self._what = what
         self._count = 0
         self._started = time.monotonic()
@@ -25,7 +26,7 @@ class Progress:
             self._show()
 
     def done(self) -> None:
-        if self._on and self._shown != self._started:
+        if self._on:
             self._show()
             self._stream.write("\n")
             self._stream.flush()
