@@ -153,8 +153,9 @@ def django_hash(secret: str, *, iterations: int = 1000) -> str:
     return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
 
 
-def _source_clients(service: Service) -> dict[str, list[str]]:
-    """Clients of every kind on the source, with the secrets that work."""
+def _source_clients(service: Service) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Clients of every kind on the source, with the secrets that work, and
+    a secret that no longer does."""
     api = service.client()
     clients: dict[str, list[str]] = {}
     generated = new_client(api)
@@ -168,18 +169,20 @@ def _source_clients(service: Service) -> dict[str, list[str]]:
     )
     assert response.status_code == 200, response.text
     clients[str(rotated["id"])] = [response.json()["secret"], str(rotated["secret"])]
-    # A previous secret whose grace is over is not exported; its expiry stays on show.
+    # A previous secret whose grace is over is not exported; its expiry stays
+    # on show. Export reads the real time, so the grace ends in the real past.
+    service.clock.advance(-7200)
     expired = new_client(api)
     response = api.post(
         f"/v1/clients/{expired['id']}/rotate-secret", json={"gracePeriodSeconds": 1}
     )
-    service.clock.advance(2)
+    service.clock.advance(7200)
     clients[str(expired["id"])] = [response.json()["secret"]]
-    return clients
+    return clients, {str(expired["id"]): str(expired["secret"])}
 
 
 def test_export_then_import_gives_every_client_back(service: Service, target: Registry) -> None:
-    clients = _source_clients(service)
+    clients, stale = _source_clients(service)
     api = service.client()
     exported = cli(service.database, target.workdir, "export")
     assert exported.returncode == 0, exported.stderr
@@ -205,6 +208,9 @@ def test_export_then_import_gives_every_client_back(service: Service, target: Re
         for secret in works:
             assert target.authenticates(client_id, secret)
         assert not target.authenticates(client_id, given_secret())
+    for client_id, secret in stale.items():
+        assert secret not in exported.stdout
+        assert not target.authenticates(client_id, secret)
 
 
 def test_imported_clients_behave_like_created_ones(target: Registry) -> None:
