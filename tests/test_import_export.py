@@ -413,7 +413,8 @@ def test_dry_run_checks_everything_and_writes_nothing(target: Registry) -> None:
 def test_import_reads_a_file_or_standard_input(target: Registry) -> None:
     from_file, from_dash, from_nothing = line(), line(), line()
     path = target.workdir / "clients.jsonl"
-    path.write_text(json.dumps(from_file) + "\n")
+    # With the byte order mark some editors write first.
+    path.write_text("\ufeff" + json.dumps(from_file) + "\r\n", encoding="utf-8")
     assert target.run("import", str(path)).returncode == 0
     assert target.import_lines([from_dash], "-").returncode == 0
     assert target.import_lines([from_nothing]).returncode == 0

@@ -41,6 +41,7 @@ BATCH = 1000
 # fraction of a second of hashing each, spread over every core to the end.
 CHUNK = 100
 WORKERS = os.cpu_count() or 1
+_BOM = "\ufeff".encode()
 
 
 @dataclass
@@ -89,6 +90,8 @@ def check_and_spool(
 def _chunks(lines: Iterable[bytes], outcome: Outcome) -> Iterator[list[tuple[int, bytes]]]:
     chunk = []
     for number, raw in enumerate(lines, start=1):
+        if number == 1:
+            raw = raw.removeprefix(_BOM)  # editors on some systems start files with one
         if not raw.strip():
             continue  # a blank line, say the file's last
         outcome.lines += 1
