@@ -323,12 +323,15 @@ def test_bad_lines_are_reported_one_a_line_and_nothing_is_written(target: Regist
         json.dumps(line(id=None)),
         json.dumps(line(grantTypes=["authorization_code"], redirect=[])),
         json.dumps(line(previousSecretHash=django_hash(secret))),
+        json.dumps(line(createdAt="1700000000")),
+        json.dumps(line(updatedAt="2021-01-01T00:00:00")),
+        json.dumps(line(secretCreatedAt=1700000000)),
     ]
     result = target.run("import", stdin="\n".join(texts) + "\n")
     assert result.returncode == 1
     reported = result.stderr.splitlines()
     assert [text.split(":")[0] for text in reported] == [
-        f"line {n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14)
+        f"line {n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17)
     ]
     fields = {
         int(text.split(":")[0].removeprefix("line ")): text.split(": ")[1] for text in reported
@@ -346,6 +349,9 @@ def test_bad_lines_are_reported_one_a_line_and_nothing_is_written(target: Regist
         12: "id",
         13: "redirect",
         14: "previousSecretExpiresAt",
+        15: "createdAt",
+        16: "updatedAt",
+        17: "secretCreatedAt",
     }
     assert "repeats the id of line 1" in reported[5]
     assert reported[8].endswith("color: unknown field")

@@ -4,12 +4,13 @@ export wrote. The rules are the API's own: the line shape extends
 ClientCreate, and its errors are named as a 422 names them."""
 
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
-from pydantic import AwareDatetime, ValidationError
+from pydantic import BeforeValidator, Strict, ValidationError
 
+from client_registry import validation as rules
 from client_registry.problems import Problem, pydantic_problem
-from client_registry.schemas import ClientCreate, ClientId
+from client_registry.schemas import ClientCreate, ClientId, Rfc3339Time
 from client_registry.secrets import SecretHasher
 from client_registry.service import check_redirect_required
 
@@ -20,14 +21,25 @@ _UNKNOWN_HASH = (
 )
 
 
+def _text(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise rules.invalid("must be an RFC 3339 date-time string, such as 2026-01-31T12:00:00Z")
+    return value
+
+
+# A string held to RFC 3339 before pydantic parses it; strictly, a string
+# that went through a validator is no longer JSON text pydantic would parse.
+Time = Annotated[Rfc3339Time, Strict(False), BeforeValidator(_text)]
+
+
 class ClientImport(ClientCreate):
     id: ClientId
     secret_hash: str | None = None
     previous_secret_hash: str | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    secret_created_at: AwareDatetime | None = None
-    previous_secret_expires_at: AwareDatetime | None = None
+    created_at: Time | None = None
+    updated_at: Time | None = None
+    secret_created_at: Time | None = None
+    previous_secret_expires_at: Time | None = None
 
 
 class CheckedLine(NamedTuple):
