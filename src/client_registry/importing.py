@@ -37,9 +37,14 @@ OnConflict = Literal["fail", "skip", "replace"]
 # Rows per driver call and per check of ids: a round trip costs what a few
 # hundred rows do, and a thousand rows of documents stay under a few MB.
 BATCH = 1000
-# Lines per task of a worker: small enough that plaintext secrets, a
-# fraction of a second of hashing each, spread over every core to the end.
+# Lines per task of a worker: a hundred checks cost milliseconds, against a
+# fraction of a millisecond to hand a task over; a plaintext secret costs a
+# fraction of a second to hash, so a task holds few of them and every core
+# keeps busy to the end of the file. A line is counted as holding one by a
+# glance at its bytes: an estimate of cost, not a check.
 CHUNK = 100
+SECRETS_PER_CHUNK = 2
+_PLAINTEXT = b'"secret"'
 WORKERS = os.cpu_count() or 1
 _BOM = "\ufeff".encode()
 
@@ -88,7 +93,7 @@ def check_and_spool(
 
 
 def _chunks(lines: Iterable[bytes], outcome: Outcome) -> Iterator[list[tuple[int, bytes]]]:
-    chunk = []
+    chunk, costly = [], 0
     for number, raw in enumerate(lines, start=1):
         if number == 1:
             raw = raw.removeprefix(_BOM)  # editors on some systems start files with one
@@ -96,9 +101,10 @@ def _chunks(lines: Iterable[bytes], outcome: Outcome) -> Iterator[list[tuple[int
             continue  # a blank line, say the file's last
         outcome.lines += 1
         chunk.append((number, raw))
-        if len(chunk) >= CHUNK:
+        costly += _PLAINTEXT in raw
+        if len(chunk) >= CHUNK or costly >= SECRETS_PER_CHUNK:
             yield chunk
-            chunk = []
+            chunk, costly = [], 0
     if chunk:
         yield chunk
 
