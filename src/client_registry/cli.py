@@ -18,6 +18,7 @@ SCOPES = ("clients:read", "clients:write", "clients:authenticate", "audit:read")
 EXIT_DATABASE = 1
 EXIT_SETTING = 2
 EXIT_BAD_INPUT = 1
+EXIT_INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
 # An import is one transaction for the whole file: its bound on the database
 # is this long rather than the few seconds of a request.
 IMPORT_TIMEOUT_SECONDS = 600.0
@@ -214,6 +215,8 @@ def _import(args: argparse.Namespace) -> int:
                     dry_run=args.dry_run,
                 ),
             )
+    except KeyboardInterrupt:
+        raise _Stop("interrupted; nothing was imported", EXIT_INTERRUPTED) from None
     finally:
         if source is not sys.stdin.buffer:
             source.close()

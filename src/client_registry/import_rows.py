@@ -8,6 +8,7 @@ gets chunks of lines in the file's order and returns, per line, either its
 prepared row or what is wrong with it."""
 
 import pickle
+import signal
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any, NamedTuple
@@ -47,6 +48,8 @@ _worker: _Worker | None = None
 
 def start_worker(settings: Settings) -> None:
     global _worker
+    # Ctrl-C is the command's to handle: it stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = database_url(settings.database_url).get_backend_name()
     _worker = _Worker(SecretHasher(settings), Statements(engine))
 
