@@ -17,6 +17,11 @@ T = TypeVar("T")
 SCOPES = ("clients:read", "clients:write", "clients:authenticate", "audit:read")
 EXIT_DATABASE = 1
 EXIT_SETTING = 2
+EXIT_BAD_INPUT = 1
+EXIT_INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
+# An import is one transaction for the whole file: its bound on the database
+# is this long rather than the few seconds of a request.
+IMPORT_TIMEOUT_SECONDS = 600.0
 
 
 class _Stop(Exception):
@@ -151,6 +156,82 @@ def _token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import os
+    from datetime import UTC, datetime
+
+    from client_registry.exporting import export_clients
+
+    settings = _settings()
+    if args.output is None:
+        out = sys.stdout
+    else:
+        try:
+            # Only the owner may read it: it holds every secret's hash.
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as error:
+            raise _Stop(f"cannot write {args.output}: {error.strerror}", EXIT_BAD_INPUT) from None
+        out = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        count = _with_database(
+            settings, lambda db: export_clients(db, out=out, now=lambda: datetime.now(UTC))
+        )
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"exported {count} clients", file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from client_registry.importing import check_and_spool, private_spool, write_spooled
+
+    settings = _settings()
+    at = datetime.now(UTC)
+    try:
+        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as error:
+        raise _Stop(f"cannot read {args.file}: {error.strerror}", EXIT_BAD_INPUT) from None
+    try:
+        with private_spool() as spool:
+            outcome = check_and_spool(
+                source, settings=settings, at=at, spool=spool, hash_secrets=not args.dry_run
+            )
+            long_settings = settings.model_copy(
+                update={
+                    "statement_timeout": max(settings.statement_timeout, IMPORT_TIMEOUT_SECONDS)
+                }
+            )
+            _with_database(
+                long_settings,
+                lambda db: write_spooled(
+                    db,
+                    spool=spool,
+                    outcome=outcome,
+                    on_conflict=args.on_conflict,
+                    at=at,
+                    dry_run=args.dry_run,
+                ),
+            )
+    except KeyboardInterrupt:
+        raise _Stop("interrupted; nothing was imported", EXIT_INTERRUPTED) from None
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    for number, message in sorted(outcome.errors):
+        print(f"line {number}: {message}", file=sys.stderr)
+    if outcome.errors:
+        return EXIT_BAD_INPUT
+    done = f"{outcome.created} new, {outcome.replaced} replaced, {outcome.skipped} skipped"
+    if args.dry_run:
+        print(f"dry run: {outcome.lines} lines are good ({done}); nothing written", file=sys.stderr)
+    else:
+        print(f"imported {outcome.lines} lines: {done}", file=sys.stderr)
+    return 0
+
+
 def _openapi(_args: argparse.Namespace) -> int:
     import json
 
@@ -200,6 +281,34 @@ def _parser() -> argparse.ArgumentParser:
         run=_migrate
     )
     command(commands, "openapi", "print the OpenAPI document").set_defaults(run=_openapi)
+
+    export = command(commands, "export", "write every client as JSON Lines, with secret hashes")
+    export.add_argument(
+        "--output",
+        metavar="FILE",
+        help="the file to write, readable by its owner only; standard output when omitted",
+    )
+    export.set_defaults(run=_export)
+    import_ = command(
+        commands, "import", "import clients from JSON Lines, all or nothing, in one transaction"
+    )
+    import_.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        help="the lines to read; - is standard input",
+    )
+    import_.add_argument(
+        "--on-conflict",
+        choices=("fail", "skip", "replace"),
+        default="fail",
+        help="for an id that exists: a bad line, leave the client as it is, or replace it whole",
+    )
+    import_.add_argument(
+        "--dry-run", action="store_true", help="check every line and the ids, write nothing"
+    )
+    import_.set_defaults(run=_import)
 
     token = command(commands, "token", "manage admin tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="COMMAND")

@@ -85,6 +85,14 @@ class _Runner:
         cursor = await self._conn.execute(sql, params)
         return cursor.rowcount
 
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> int:
+        assert self._conn is not None, "writes run in a transaction"
+        # psycopg sends the statements in one pipeline: one round trip, not
+        # one per row; rowcount then sums the rows every execution changed.
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(sql, params)
+            return cursor.rowcount
+
 
 class PostgresDatabase:
     def __init__(self, url: URL, settings: Settings) -> None:

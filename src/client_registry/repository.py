@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Select, Table, Text, bindparam, cast, delete, func, null, select, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import ClauseElement
@@ -33,6 +45,11 @@ class Runner(Protocol):
 
     async def execute(self, sql: str, params: Params) -> int:
         """Runs a statement; returns the number of rows it changed."""
+        ...
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> int:
+        """Runs a statement once per set of parameters, in one driver call;
+        returns the number of rows changed in all."""
         ...
 
 
@@ -82,6 +99,21 @@ class Credentials(NamedTuple):
     previous_secret_hash: str | None
     previous_secret_generated: bool | None
     previous_secret_expires_at: datetime | None
+    document: str
+
+
+class ExportedClient(NamedTuple):
+    """A client as an export writes it: its document and its secret hashes."""
+
+    seq: int
+    document: str
+    secret_hash: str
+    previous_secret_hash: str | None
+    previous_secret_expires_at: datetime | None
+
+
+class StoredDocument(NamedTuple):
+    id: str
     document: str
 
 
@@ -169,6 +201,8 @@ _decode_client = _Decoder(ClientRecord, _CLIENT_COLUMNS)
 _decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS)
 _decode_token = _Decoder(AdminToken, _TOKEN_COLUMNS)
 _decode_token_listing = _Decoder(TokenListing, _TOKEN_LISTING_COLUMNS)
+_EXPORT_COLUMNS = _columns(clients, ExportedClient._fields)
+_decode_exported = _Decoder(ExportedClient, _EXPORT_COLUMNS)
 _AUDIT_COLUMNS = _columns(audit_events, AuditEvent._fields)
 _decode_audit_event = _Decoder(AuditEvent, _AUDIT_COLUMNS)
 
@@ -178,6 +212,9 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _encode(value: Any, *, sqlite_times: bool) -> Any:
+    kind = type(value)
+    if kind is str or value is None:  # most values: no isinstance walk
+        return value
     if isinstance(value, list | dict):
         return json.dumps(value)
     if sqlite_times and isinstance(value, datetime):
@@ -200,6 +237,21 @@ _ACTIVE_TOKEN = select(*_TOKEN_COLUMNS).where(
 # Every column a write may set; the id and the creation sequence never change.
 _WRITABLE = [c.name for c in clients.columns if c.name not in ("seq", "id")]
 _INSERT_KEYS = ["id", *_WRITABLE]
+
+
+_EXPORT_BATCH = (
+    select(*_EXPORT_COLUMNS).where(clients.c.seq > bindparam("after_seq")).order_by(clients.c.seq)
+)
+
+
+def _documents_of_ids(engine: str) -> Select[Any]:
+    """Stored documents of the ids in a JSON array: one query for a batch of
+    ids, with the array sent the way every list is (JSON text)."""
+    if engine == "sqlite":
+        ids = func.json_each(bindparam("ids")).table_valued("value")
+    else:
+        ids = func.json_array_elements_text(cast(bindparam("ids"), JSON)).table_valued("value")
+    return select(clients.c.id, clients.c.document).where(clients.c.id.in_(select(ids.c.value)))
 
 
 def _like_escape(text: str) -> str:
@@ -299,6 +351,8 @@ class Statements:
             column_keys=_INSERT_KEYS,
         )
         self.update_client = self.compile(update(clients).where(_by_id), column_keys=_WRITABLE)
+        self.documents_of_ids = self.compile(_documents_of_ids(self.engine))
+        self.export_batch = self.compile(_EXPORT_BATCH) + f" LIMIT {self._limit}"
         self.delete_client = self.compile(delete(clients).where(_by_id))
         old_hash: Any = bindparam("old_hash")
         self.drop_previous_secret = self.compile(
@@ -345,6 +399,12 @@ class Statements:
             None if self.engine == "sqlite" else f"SELECT pg_advisory_xact_lock({TOKENS_LOCK})"
         )
 
+    @property
+    def _limit(self) -> str:
+        # The limit is added as text: SQLite's compiler pairs a bound LIMIT
+        # with an OFFSET parameter of its own.
+        return ":limit" if self.engine == "sqlite" else "%(limit)s"
+
     def compile(self, statement: ClauseElement, *, column_keys: list[str] | None = None) -> str:
         return str(statement.compile(dialect=self._dialect, column_keys=column_keys))
 
@@ -360,10 +420,7 @@ class Statements:
     ) -> str:
         sql = self._lists.get((kind, filters))
         if sql is None:
-            # The limit is added as text: SQLite's compiler pairs a bound LIMIT
-            # with an OFFSET parameter of its own.
-            limit = ":limit" if self.engine == "sqlite" else "%(limit)s"
-            sql = self.compile(build(filters)) + f" LIMIT {limit}"
+            sql = self.compile(build(filters)) + f" LIMIT {self._limit}"
             self._lists[(kind, filters)] = sql
         return sql
 
@@ -425,6 +482,18 @@ async def list_audit_events(
     return [_decode_audit_event(row) for row in rows]
 
 
+async def export_batch(db: Runner, *, after_seq: int, limit: int) -> list[ExportedClient]:
+    """Clients with their secret hashes, in creation order after a keyset position."""
+    rows = await db.fetch(db.sql.export_batch, {"after_seq": after_seq, "limit": limit})
+    return [_decode_exported(row) for row in rows]
+
+
+async def documents_of_ids(db: Runner, *, client_ids: Sequence[str]) -> list[StoredDocument]:
+    """The stored documents of those of these ids that exist."""
+    rows = await db.fetch(db.sql.documents_of_ids, db.sql.bind({"ids": list(client_ids)}))
+    return [StoredDocument(*row) for row in rows]
+
+
 # Writes.
 
 
@@ -448,6 +517,27 @@ async def insert_client(db: Runner, *, values: Params) -> bool:
     """False when a client with this id exists."""
     params = db.sql.bind({key: values[key] for key in _INSERT_KEYS})
     return await db.execute(db.sql.insert_client, params) == 1
+
+
+def client_params(sql: Statements, values: Params) -> Params:
+    """A client's columns bound for `insert_clients` and `update_clients`."""
+    return sql.bind({key: values[key] for key in _INSERT_KEYS})
+
+
+async def insert_clients(db: Runner, *, params: Sequence[Params]) -> int:
+    """Many new clients in one driver call, in the order given (their
+    creation order); returns how many were inserted (an existing id is not)."""
+    return await db.execute_many(db.sql.insert_client, params)
+
+
+async def update_clients(db: Runner, *, params: Sequence[Params]) -> None:
+    """Set every writable column of many clients, each found by its id."""
+    await db.execute_many(db.sql.update_client, [{**p, "client_id": p["id"]} for p in params])
+
+
+async def insert_audit_events(db: Runner, *, params: Sequence[Params]) -> None:
+    """Many audit events in one driver call; each bound by `sql.bind`."""
+    await db.execute_many(db.sql.insert_audit_event, params)
 
 
 async def update_client(db: Runner, *, client_id: str, values: Params) -> None:

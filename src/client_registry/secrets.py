@@ -5,7 +5,7 @@ import os
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from passlib.context import CryptContext
 
@@ -13,6 +13,7 @@ from client_registry.metrics import HASH_UPGRADES
 from client_registry.settings import Settings
 
 T = TypeVar("T")
+HashKind = Literal["generated", "chosen"]
 # Password-grade hashes run on these threads, never on the event loop; one
 # core is left to the loop, so a flood of them cannot starve other requests.
 SLOW_HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
@@ -23,12 +24,18 @@ def generate_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+# django-oauth-toolkit's hashes (`pbkdf2_sha256$iterations$salt$hash`), so
+# clients moved from it keep their secrets; never the default, so a verified
+# one is upgraded to the configured scheme.
+DJANGO_SCHEME = "django_pbkdf2_sha256"
+
+
 def _context(schemes: list[str], rounds: int) -> CryptContext:
     # Every listed scheme verifies; all but the first are deprecated, so their
     # hashes, and hashes cheaper than `rounds`, ask to be upgraded.
     default = schemes[0]
     return CryptContext(
-        schemes=schemes,
+        schemes=[*schemes, *([DJANGO_SCHEME] if DJANGO_SCHEME not in schemes else [])],
         deprecated=["auto"],
         **{f"{default}__default_rounds": rounds, f"{default}__min_rounds": rounds},
     )
@@ -44,6 +51,8 @@ class SecretHasher:
 
     def __init__(self, settings: Settings) -> None:
         self._generated = _context(settings.secret_schemes, settings.generated_secret_rounds)
+        self._default_scheme = settings.secret_schemes[0]
+        self._rounds = (settings.generated_secret_rounds, settings.given_secret_rounds)
         self._given = _context(settings.secret_schemes, settings.given_secret_rounds)
         # Verified against when the client is unknown, so that costs the same.
         self._dummy_hash = self._generated.hash(generate_secret(""))
@@ -75,6 +84,29 @@ class SecretHasher:
             return bool(self._generated.verify(secret, secret_hash))
         except ValueError:  # a hash no listed scheme recognises never matches
             return False
+
+    def hash_kind(self, secret_hash: str) -> HashKind | None:
+        """Whether a stored hash is well-formed in a scheme that verifies, and
+        whose secret it is: parsed, not computed, so it costs microseconds.
+
+        "generated" is what this registry makes of a generated secret: the
+        default scheme at a cost enough for one and too low for a chosen one.
+        Any other hash counts as a chosen secret's, upgraded to the password
+        grade at its first success."""
+        scheme = self._generated.identify(secret_hash)
+        if scheme is None:
+            return None
+        try:
+            parsed = self._generated.handler(scheme).from_string(secret_hash)
+        except ValueError:
+            return None
+        if getattr(parsed, "checksum", None) is None:
+            return None
+        rounds = getattr(parsed, "rounds", None)
+        low, high = self._rounds
+        if scheme == self._default_scheme and rounds is not None and low <= rounds < high:
+            return "generated"
+        return "chosen"
 
     def verify_dummy(self, secret: str) -> None:
         self.verify(secret, self._dummy_hash)

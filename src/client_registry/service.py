@@ -41,17 +41,17 @@ Clock = Callable[[], datetime]
 WRITABLE_FIELDS = tuple(ClientMetadata.model_fields)
 
 
-def _new_revision() -> str:
+def new_revision() -> str:
     return uuid.uuid4().hex
 
 
-def _check_redirect_required(data: ClientMetadata) -> None:
+def check_redirect_required(data: ClientMetadata) -> None:
     if validation.missing_redirect(redirect=data.redirect, grant_types=data.grant_types):
         message = "must not be empty when grantTypes has authorization_code or implicit"
         raise invalid_client_fields([("redirect", message)])
 
 
-def _metadata_values(data: ClientMetadata) -> dict[str, Any]:
+def metadata_values(data: ClientMetadata) -> dict[str, Any]:
     values = {field: getattr(data, field) for field in WRITABLE_FIELDS}
     values["name_folded"] = data.name.casefold()
     return values
@@ -103,7 +103,7 @@ async def create_client(
     actor: Actor,
 ) -> tuple[Document, str]:
     """Store a new client; returns it with its plaintext secret."""
-    _check_redirect_required(data)
+    check_redirect_required(data)
     generated = data.secret is None
     secret = generate_secret(secret_prefix) if data.secret is None else data.secret
     # Hashed before the transaction: a password-grade hash holds no lock.
@@ -112,7 +112,7 @@ async def create_client(
     at = now()
     values = {
         "id": client_id,
-        **_metadata_values(data),
+        **metadata_values(data),
         "secret_hash": secret_hash,
         "secret_generated": generated,
         "secret_created_at": at,
@@ -121,7 +121,7 @@ async def create_client(
         "previous_secret_expires_at": None,
         "created_at": at,
         "updated_at": at,
-        "revision": _new_revision(),
+        "revision": new_revision(),
     }
     values["document"] = client_document(values)
     async with db.transaction() as tx:
@@ -164,7 +164,7 @@ async def write_client(
     async with db.transaction() as tx:
         row = await _locked_client(tx, client_id, if_match)
         at = now()
-        values = {**row._asdict(), **change(row), "updated_at": at, "revision": _new_revision()}
+        values = {**row._asdict(), **change(row), "updated_at": at, "revision": new_revision()}
         values["document"] = client_document(values)
         await repository.update_client(tx, client_id=client_id, values=values)
         secret_changed = values["secret_hash"] != row.secret_hash
@@ -185,8 +185,8 @@ async def replace_client(
     actor: Actor,
 ) -> Document:
     _check_path_id(data, client_id)
-    _check_redirect_required(data)
-    values = _metadata_values(data)
+    check_redirect_required(data)
+    values = metadata_values(data)
     return await write_client(
         db,
         client_id=client_id,
@@ -213,8 +213,8 @@ def _merged(row: ClientRecord, patch: ClientPatch) -> dict[str, Any]:
         )
     except ValidationError as error:
         raise pydantic_problem(error.errors(), client_body=True) from None
-    _check_redirect_required(data)
-    return _metadata_values(data)
+    check_redirect_required(data)
+    return metadata_values(data)
 
 
 async def patch_client(

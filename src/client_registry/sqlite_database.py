@@ -59,6 +59,10 @@ def _execute(db: sqlite3.Connection, sql: str, params: Params) -> int:
     return db.execute(sql, params).rowcount
 
 
+def _execute_many(db: sqlite3.Connection, sql: str, params: Sequence[Params]) -> int:
+    return db.executemany(sql, params).rowcount
+
+
 def _rollback(db: sqlite3.Connection) -> None:
     # A failed BEGIN leaves nothing to undo, and SQLite may have rolled
     # back already (a full disk).
@@ -81,6 +85,9 @@ class _OnLoop:
             raise self._database.failure(error) from None
 
     async def execute(self, sql: str, params: Params) -> int:
+        raise RuntimeError("the keyed reads do not write")
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> int:
         raise RuntimeError("the keyed reads do not write")
 
 
@@ -107,6 +114,9 @@ class _OnThread:
 
     async def execute(self, sql: str, params: Params) -> int:
         return await self.run(_execute, sql, params)
+
+    async def execute_many(self, sql: str, params: Sequence[Params]) -> int:
+        return await self.run(_execute_many, sql, params)
 
 
 class SqliteDatabase:
