@@ -12,6 +12,7 @@ from client_registry.access import AccessEdge
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.database import open_database
+from client_registry.hot_routes import HotRoutes
 from client_registry.http_methods import HttpMethods
 from client_registry.routes import audit, clients, console, health
 from client_registry.runtime import Runtime
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
+    app.add_middleware(HotRoutes)
     app.add_middleware(HttpMethods)
     app.add_middleware(BodyGuard)
     app.add_middleware(AdminAuth)
