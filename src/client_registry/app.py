@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from client_registry import docs, logs, metrics, problems
 from client_registry.access import AccessEdge
@@ -19,6 +20,8 @@ from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
 from client_registry.settings import Settings
+
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def utc_now() -> datetime:
@@ -50,6 +53,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Requests are counted and logged by the service itself (AccessEdge,
+        # metrics.py). FastAPI's OpenTelemetry bridge would otherwise look up
+        # the global providers on every request, about 10 us, to find none,
+        # and, were one configured, record exception messages, which may
+        # quote a secret.
+        telemetry=_NO_TELEMETRY,
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
