@@ -62,10 +62,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
-    app.add_middleware(HotRoutes)
     app.add_middleware(HttpMethods)
     app.add_middleware(BodyGuard)
     app.add_middleware(AdminAuth)
+    # Get and authenticate when nothing inside would refuse them; the rest
+    # goes on to the layers added before it.
+    app.add_middleware(HotRoutes)
     app.add_middleware(problems.CrashGuard)
     if settings.cors_origins:
         app.add_middleware(
