@@ -50,10 +50,16 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def _declared_length(scope: Scope) -> int | None:
-    """The body's declared length when the body guard would accept it; the
-    server never hands on more than a declared length."""
+    """The body's declared length when the body guard would accept it. With
+    no Transfer-Encoding the server hands on no more than that length, so
+    the body is read here without a bound of its own."""
     declared = _header(scope, b"content-length")
-    if declared is None or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+    if (
+        declared is None
+        or not declared.isdigit()
+        or int(declared) > MAX_BODY_BYTES
+        or _header(scope, b"transfer-encoding") is not None
+    ):
         return None
     return int(declared)
 
@@ -143,6 +149,17 @@ class HotRoutes:
         bearer = bearer_token(scope)
         if client_id is None or bearer is None:
             return receive
+        runtime: Runtime = scope["app"].state.runtime
+        try:
+            # The token before the body: a refused caller's body is never read here.
+            found = await repository.token_and_credentials(
+                runtime.database.reads, digest=token_digest(bearer), client_id=client_id
+            )
+        except Problem as problem:
+            await problem.response()(scope, receive, send)
+            return None
+        if found is None or not _admitted(scope, found[0]):
+            return receive
         body = await _read_body(receive)
         if body is None:
             return None
@@ -151,13 +168,7 @@ class HotRoutes:
         except (ValueError, ValidationError):
             # FastAPI answers these (400, 422) with its own error details.
             return replay(body, receive)
-        runtime: Runtime = scope["app"].state.runtime
         try:
-            found = await repository.token_and_credentials(
-                runtime.database.reads, digest=token_digest(bearer), client_id=client_id
-            )
-            if found is None or not _admitted(scope, found[0]):
-                return replay(body, receive)
             document = await lifecycle.check_credentials(
                 runtime, found[1], secret=parsed.secret, method=parsed.method
             )
