@@ -77,8 +77,8 @@ class _OnLoop:
 
     `PRAGMA data_version` proves that on every read: it changes whenever
     another connection commits, this process's writer and other processes
-    alike, and costs a step of the read transaction rather than a lookup
-    and the decoding of its row. Rows that were not found are remembered
+    alike, and costs a step of the read transaction rather than the
+    lookup and the fetch of a row. Rows that were not found are remembered
     too, so an unknown client costs what a known one does."""
 
     def __init__(self, database: "SqliteDatabase") -> None:
