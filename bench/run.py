@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from client_registry.audit import COMMAND_LINE
 from client_registry.database import Database, open_database
 from client_registry.db import database_url, make_engine
 from client_registry.migrate import upgrade_to_head
@@ -183,7 +184,12 @@ async def _seed(
                 }
             )
             document, secret = await create_client(
-                database, data=data, hasher=hasher, secret_prefix=settings.secret_prefix, now=_now
+                database,
+                data=data,
+                hasher=hasher,
+                secret_prefix=settings.secret_prefix,
+                now=_now,
+                actor=COMMAND_LINE,
             )
             if index % max(1, count // SAMPLE) == 0:
                 sample.append((json.loads(document.document)["id"], secret))

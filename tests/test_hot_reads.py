@@ -3,6 +3,7 @@ own: they must see every change at once, and outlive dropped connections."""
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from builders import new_client
 from client_registry.tables import ClientRow
 from client_registry.tokens import ALL_SCOPES, create_token
 from conftest import POSTGRES_URL, FakeClock, Service, on_database, running_server, settings_for
+from serving import run_cli
 
 clients_table = ClientRow.__table__
 
@@ -115,3 +117,84 @@ def test_every_libpq_parameter_serves_as_it_migrates(database: str) -> None:
 
 def service_token(database: str) -> str:
     return on_database(database, lambda db: create_token(db, name="tests", scopes=ALL_SCOPES))
+
+
+# The keyed reads may be answered from memory on SQLite while the database
+# is unchanged; every change, by this server, another or the command line,
+# must still be seen by the very next request.
+
+
+def test_a_token_revoked_by_the_command_line_fails_on_its_next_request(
+    database: str, service: Service, tmp_path: Path
+) -> None:
+    name = f"doomed-{secrets.token_hex(4)}"
+    token = on_database(database, lambda db: create_token(db, name=name, scopes=ALL_SCOPES))
+    doomed = service.client(token)
+    client = new_client(doomed)
+    url = f"/v1/clients/{client['id']}"
+    body = {"secret": client["secret"], "method": "client_secret_basic"}
+    for _ in range(2):  # read twice, so the second may come from memory
+        assert doomed.get(url).status_code == 200
+        assert doomed.post(f"{url}/authenticate", json=body).status_code == 200
+
+    listed = run_cli(database, tmp_path, "token", "list")
+    token_id = next(line.split()[0] for line in listed.splitlines() if name in line)
+    run_cli(database, tmp_path, "token", "revoke", token_id)
+
+    assert doomed.get(url).status_code == 401
+    assert doomed.post(f"{url}/authenticate", json=body).status_code == 401
+
+
+def test_changes_made_through_another_server_are_seen_by_the_next_read(
+    database: str, service: Service, api: httpx.Client
+) -> None:
+    with (
+        running_server(settings_for(database), FakeClock()) as other_url,
+        httpx.Client(base_url=other_url, headers=api.headers, timeout=30) as other,
+    ):
+        client = new_client(api)
+        url = f"/v1/clients/{client['id']}"
+        old = {"secret": client["secret"], "method": "client_secret_basic"}
+        for _ in range(2):
+            first = api.get(url)
+            assert api.post(f"{url}/authenticate", json=old).status_code == 200
+
+        patched = other.patch(url, json={"name": "renamed elsewhere"})
+        assert patched.status_code == 200, patched.text
+        read = api.get(url)
+        assert read.json()["name"] == "renamed elsewhere"
+        assert read.headers["ETag"] == patched.headers["ETag"] != first.headers["ETag"]
+
+        rotated = other.post(f"{url}/rotate-secret", json={})
+        assert rotated.status_code == 200, rotated.text
+        new = {"secret": rotated.json()["secret"], "method": "client_secret_basic"}
+        assert api.post(f"{url}/authenticate", json=old).status_code == 401
+        assert api.post(f"{url}/authenticate", json=new).status_code == 200
+
+        assert other.delete(url).status_code == 204
+        assert api.get(url).status_code == 404
+        assert api.post(f"{url}/authenticate", json=new).status_code == 401
+
+
+def test_a_client_unknown_a_moment_ago_is_found_once_created_elsewhere(
+    database: str, service: Service, api: httpx.Client
+) -> None:
+    client_id = f"later-{secrets.token_hex(4)}"
+    for _ in range(2):
+        assert api.get(f"/v1/clients/{client_id}").status_code == 404
+    with (
+        running_server(settings_for(database), FakeClock()) as other_url,
+        httpx.Client(base_url=other_url, headers=api.headers, timeout=30) as other,
+    ):
+        created = new_client(other, id=client_id)
+    assert api.get(f"/v1/clients/{client_id}").json()["name"] == created["name"]
+
+
+def test_this_servers_own_writes_are_seen_by_its_next_read(api: httpx.Client) -> None:
+    client = new_client(api)
+    url = f"/v1/clients/{client['id']}"
+    for _ in range(2):
+        assert api.get(url).json()["name"] == client["name"]
+    for name in ("first rename", "second rename"):
+        assert api.patch(url, json={"name": name}).status_code == 200
+        assert api.get(url).json()["name"] == name

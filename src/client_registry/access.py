@@ -78,9 +78,9 @@ def _count_authentication(status: int, *, challenged: bool) -> None:
     failed; a refused admin token (401 with a challenge), a 422 or a 503 is
     no verdict on the client."""
     if status == 200:
-        metrics.AUTHENTICATIONS.labels("passed").inc()
+        metrics.count_authentication("passed")
     elif status == 401 and not challenged:
-        metrics.AUTHENTICATIONS.labels("failed").inc()
+        metrics.count_authentication("failed")
 
 
 def _access_line(scope: Scope, status: int, seconds: float) -> None:

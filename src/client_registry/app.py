@@ -6,18 +6,22 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from client_registry import docs, logs, metrics, problems
 from client_registry.access import AccessEdge
 from client_registry.auth import AdminAuth
 from client_registry.body_guard import BodyGuard
 from client_registry.database import open_database
+from client_registry.hot_routes import HotRoutes
 from client_registry.http_methods import HttpMethods
 from client_registry.routes import audit, clients, console, health
 from client_registry.runtime import Runtime
 from client_registry.secrets import SecretHasher
 from client_registry.service import Clock
 from client_registry.settings import Settings
+
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def utc_now() -> datetime:
@@ -49,12 +53,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Requests are counted and logged by the service itself (AccessEdge,
+        # metrics.py). FastAPI's OpenTelemetry bridge would otherwise look up
+        # the global providers on every request, about 10 us, to find none,
+        # and, were one configured, record exception messages, which may
+        # quote a secret.
+        telemetry=_NO_TELEMETRY,
     )
     problems.install(app)
     # Outermost last: errors anywhere inside become a bare 500 problem.
     app.add_middleware(HttpMethods)
     app.add_middleware(BodyGuard)
     app.add_middleware(AdminAuth)
+    # Get and authenticate when nothing inside would refuse them; the rest
+    # goes on to the layers added before it.
+    app.add_middleware(HotRoutes)
     app.add_middleware(problems.CrashGuard)
     if settings.cors_origins:
         app.add_middleware(

@@ -34,7 +34,7 @@ def required_scope(method: str, path: str) -> str:
     return SCOPE_WRITE
 
 
-def _bearer_token(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             kind, _, token = value.decode("latin-1").partition(" ")
@@ -54,7 +54,7 @@ class AdminAuth:
             database: Database = scope["app"].state.runtime.database
             needed = required_scope(scope["method"], scope["path"])
             try:
-                token = await _admin_token(database, _bearer_token(scope))
+                token = await _admin_token(database, bearer_token(scope))
                 # Who made the request, for the access log and the audit trail.
                 scope.setdefault("state", {})["admin_token"] = token
                 if needed not in token.scopes:

@@ -77,10 +77,18 @@ async def authenticate_client(runtime: Runtime, *, client_id: str, secret: str, 
     Generated secrets verify in microseconds, on the event loop; a given
     secret's password-grade hash runs on the hashing threads, with no
     connection held."""
-    hasher = runtime.hasher
     row = None
     if validation.is_possible_client_id(client_id):
         row = await repository.credentials(runtime.database.reads, client_id=client_id)
+    return await check_credentials(runtime, row, secret=secret, method=method)
+
+
+async def check_credentials(
+    runtime: Runtime, row: Credentials | None, *, secret: str, method: str
+) -> str:
+    """authenticate_client once the client's credentials are read (None:
+    no such client)."""
+    hasher = runtime.hasher
     if row is None:
         hasher.verify_dummy(secret)  # an unknown client costs what a wrong secret does
         raise InvalidClient(_FAILED)

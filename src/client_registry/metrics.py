@@ -72,6 +72,7 @@ POOL_CONNECTIONS_IN_USE = Gauge(
 # Labelled children by (method, route, status): looking them up in
 # prometheus_client takes a lock and a validation on every request.
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_outcomes: dict[str, Any] = {}
 
 
 def route_template(scope: Scope) -> str:
@@ -109,6 +110,13 @@ def observe_request(method: str, template: str, status: int, seconds: float) -> 
         _children[key] = children
     children[0].inc()
     children[1].observe(seconds)
+
+
+def count_authentication(outcome: str) -> None:
+    child = _outcomes.get(outcome)
+    if child is None:
+        child = _outcomes[outcome] = AUTHENTICATIONS.labels(outcome)
+    child.inc()
 
 
 def _registry() -> CollectorRegistry:

@@ -35,6 +35,8 @@ _KINDS = {
     "40P01": "contention",
     "42P01": "not_migrated",
 }
+# Kinds of failure after which a read runs again on another connection.
+_RETRIED_READS = frozenset({"connection_lost", "restarting"})
 # Kinds after which the database is not asked again for a moment.
 _TRIPS = frozenset({"cannot_connect", "timeout"})
 # The client's own bound on one unit of work, past the server's statement
@@ -161,14 +163,16 @@ class PostgresDatabase:
 
     async def read(self, sql: str, params: Params) -> list[tuple[Any, ...]]:
         """One statement on its own; a connection the server dropped while
-        idle is replaced and the read, which changes nothing, runs again."""
+        idle is replaced and the read, which changes nothing, runs again.
+        A connection an administrator terminated may still look idle: its
+        backend says goodbye (57P01, `restarting`) only when it next reads."""
         for attempt in (1, 2):
             try:
                 async with self._connection() as conn:
                     cursor = await conn.execute(sql, params)
                     return await cursor.fetchall()
             except DatabaseDown as down:
-                if down.kind != "connection_lost" or attempt == 2:
+                if down.kind not in _RETRIED_READS or attempt == 2:
                     raise
         raise AssertionError("unreachable")
 

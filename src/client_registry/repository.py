@@ -196,6 +196,7 @@ def _columns(table: Table, names: Sequence[str]) -> list[Any]:
 _CLIENT_COLUMNS = _columns(clients, ClientRecord._fields)
 _CREDENTIAL_COLUMNS = _columns(clients, Credentials._fields)
 _TOKEN_COLUMNS = _columns(admin_tokens, AdminToken._fields)
+_TOKEN_WIDTH = len(_TOKEN_COLUMNS)
 _TOKEN_LISTING_COLUMNS = _columns(admin_tokens, TokenListing._fields)
 _decode_client = _Decoder(ClientRecord, _CLIENT_COLUMNS)
 _decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS)
@@ -234,6 +235,11 @@ _CREDENTIALS_BY_ID = select(*_CREDENTIAL_COLUMNS).where(_by_id)
 _ACTIVE_TOKEN = select(*_TOKEN_COLUMNS).where(
     admin_tokens.c.digest == bindparam("digest"), admin_tokens.c.revoked_at.is_(None)
 )
+# The hot calls' two reads in one round trip: the active token of a digest,
+# and beside it the client's columns (null when there is no such client).
+_WITH_CLIENT = admin_tokens.outerjoin(clients, _by_id)
+_TOKEN_AND_DOCUMENT = _ACTIVE_TOKEN.add_columns(clients.c.document, clients.c.revision)
+_TOKEN_AND_CREDENTIALS = _ACTIVE_TOKEN.add_columns(*_CREDENTIAL_COLUMNS)
 # Every column a write may set; the id and the creation sequence never change.
 _WRITABLE = [c.name for c in clients.columns if c.name not in ("seq", "id")]
 _INSERT_KEYS = ["id", *_WRITABLE]
@@ -346,6 +352,8 @@ class Statements:
         self.document_by_id = self.compile(_DOCUMENT_BY_ID)
         self.credentials_by_id = self.compile(_CREDENTIALS_BY_ID)
         self.active_token = self.compile(_ACTIVE_TOKEN)
+        self.token_and_document = self.compile(_TOKEN_AND_DOCUMENT.select_from(_WITH_CLIENT))
+        self.token_and_credentials = self.compile(_TOKEN_AND_CREDENTIALS.select_from(_WITH_CLIENT))
         self.insert_client = self.compile(
             insert(clients).on_conflict_do_nothing(index_elements=[clients.c.id]),
             column_keys=_INSERT_KEYS,
@@ -450,6 +458,30 @@ async def document(db: Runner, *, client_id: str) -> Document | None:
 async def credentials(db: Runner, *, client_id: str) -> Credentials | None:
     row = await _one(db, db.sql.credentials_by_id, {"client_id": client_id})
     return None if row is None else _decode_credentials(row)
+
+
+async def token_and_document(
+    db: Runner, *, digest: str, client_id: str
+) -> tuple[AdminToken, Document | None] | None:
+    """The active token of a digest and the client's document, in one read;
+    None when no active token has the digest."""
+    row = await _one(db, db.sql.token_and_document, {"digest": digest, "client_id": client_id})
+    if row is None:
+        return None
+    token, client = row[:_TOKEN_WIDTH], row[_TOKEN_WIDTH:]
+    return _decode_token(token), None if client[0] is None else Document(*client)
+
+
+async def token_and_credentials(
+    db: Runner, *, digest: str, client_id: str
+) -> tuple[AdminToken, Credentials | None] | None:
+    """The active token of a digest and what authenticating the client
+    needs, in one read; None when no active token has the digest."""
+    row = await _one(db, db.sql.token_and_credentials, {"digest": digest, "client_id": client_id})
+    if row is None:
+        return None
+    token, client = row[:_TOKEN_WIDTH], row[_TOKEN_WIDTH:]
+    return _decode_token(token), None if client[0] is None else _decode_credentials(client)
 
 
 async def get_client(

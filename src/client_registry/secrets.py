@@ -17,6 +17,9 @@ HashKind = Literal["generated", "chosen"]
 # Password-grade hashes run on these threads, never on the event loop; one
 # core is left to the loop, so a flood of them cannot starve other requests.
 SLOW_HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
+# Hashes known to be current, remembered up to this many (a hundred bytes
+# each), then forgotten all at once.
+CURRENT_HASHES = 10_000
 
 
 def generate_secret(prefix: str) -> str:
@@ -57,6 +60,7 @@ class SecretHasher:
         # Verified against when the client is unknown, so that costs the same.
         self._dummy_hash = self._generated.hash(generate_secret(""))
         self._slow = ThreadPoolExecutor(SLOW_HASH_THREADS, thread_name_prefix="hash")
+        self._current: set[tuple[str, bool]] = set()
 
     async def offload(self, work: Callable[..., T], *args: object) -> T:
         """Run slow hashing work on the hashing threads."""
@@ -112,8 +116,18 @@ class SecretHasher:
         self.verify(secret, self._dummy_hash)
 
     def needs_update(self, secret_hash: str, *, generated: bool) -> bool:
-        """Asked after a secret matched; a yes is followed by its upgrade."""
+        """Asked after a secret matched; a yes is followed by its upgrade.
+
+        A no is remembered: it depends on the hash and the policy alone, and
+        passlib parses the hash anew each time it is asked, half as much
+        again as verifying a generated secret costs."""
+        if (secret_hash, generated) in self._current:
+            return False
         due = bool(self._policy(generated=generated).needs_update(secret_hash))
         if due:
             HASH_UPGRADES.inc()
+        else:
+            if len(self._current) >= CURRENT_HASHES:
+                self._current.clear()
+            self._current.add((secret_hash, generated))
         return due

@@ -174,6 +174,11 @@ async def get_client(
 ) -> Response:
     """Read one client; its secret is never shown."""
     row = await service.get_client(runtime.database, client_id=client_id)
+    return read_response(row, if_none_match)
+
+
+def read_response(row: Document, if_none_match: str | None) -> Response:
+    """The client, or a 304 when If-None-Match holds its ETag."""
     if if_none_match_hits(if_none_match, row.revision):
         return Response(status_code=304, headers={"ETag": etag(row.revision)})
     return _client(row)
@@ -306,4 +311,8 @@ async def authenticate_client(
     document = await lifecycle.authenticate_client(
         runtime, client_id=client_id, secret=body.secret, method=body.method
     )
+    return authenticated_response(document)
+
+
+def authenticated_response(document: str) -> Response:
     return Response(document, media_type="application/json")
