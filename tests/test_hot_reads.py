@@ -98,10 +98,9 @@ def test_dropped_postgres_connections_cost_no_failed_request(
     assert patched.status_code == 200, patched.text
 
 
+@pytest.mark.postgresql_only
 def test_every_libpq_parameter_serves_as_it_migrates(database: str) -> None:
     """`connect_timeout` is libpq's own: a URL that migrates also serves."""
-    if not database.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
     url = make_url(database).update_query_dict(
         {"connect_timeout": "5", "application_name": "registry-test", "sslmode": "prefer"}
     )

@@ -17,13 +17,11 @@ import httpx
 import pytest
 
 from builders import unique_name
-from conftest import POSTGRES_URL, free_port
+from conftest import free_port
 from processes import Server, serving
 from throwaway_postgres import Cluster, throwaway_cluster
 
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL, reason="CLIENT_REGISTRY_TEST_POSTGRES_URL is not set"
-)
+pytestmark = pytest.mark.postgresql_only
 
 # Short bounds keep a hung database's tests short (libpq's least connect
 # timeout is 2 s).

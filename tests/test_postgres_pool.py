@@ -15,7 +15,7 @@ from client_registry.postgres_database import libpq_conninfo
 from client_registry.postgres_pool import ConnectionPool, PoolExhausted
 from conftest import POSTGRES_URL, free_port
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs a PostgreSQL server")
+pytestmark = pytest.mark.postgresql_only
 
 
 def _pool(conninfo: str, *, size: int = 2, wait_timeout: float = 5) -> ConnectionPool:
