@@ -3,12 +3,12 @@ required, with either its secret or a hash of it, and the timestamps an
 export wrote. The rules are the API's own: the line shape extends
 ClientCreate, and its errors are named as a 422 names them."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Annotated, NamedTuple
+from typing import NamedTuple
 
-from pydantic import BeforeValidator, Strict, ValidationError
+from pydantic import ValidationError
 
-from client_registry import validation as rules
 from client_registry.problems import Problem, pydantic_problem
 from client_registry.schemas import ClientCreate, ClientId, Rfc3339Time
 from client_registry.secrets import SecretHasher
@@ -21,25 +21,14 @@ _UNKNOWN_HASH = (
 )
 
 
-def _text(value: object) -> object:
-    if value is not None and not isinstance(value, str):
-        raise rules.invalid("must be an RFC 3339 date-time string, such as 2026-01-31T12:00:00Z")
-    return value
-
-
-# A string held to RFC 3339 before pydantic parses it; strictly, a string
-# that went through a validator is no longer JSON text pydantic would parse.
-Time = Annotated[Rfc3339Time, Strict(False), BeforeValidator(_text)]
-
-
 class ClientImport(ClientCreate):
     id: ClientId
     secret_hash: str | None = None
     previous_secret_hash: str | None = None
-    created_at: Time | None = None
-    updated_at: Time | None = None
-    secret_created_at: Time | None = None
-    previous_secret_expires_at: Time | None = None
+    created_at: Rfc3339Time | None = None
+    updated_at: Rfc3339Time | None = None
+    secret_created_at: Rfc3339Time | None = None
+    previous_secret_expires_at: Rfc3339Time | None = None
 
 
 class CheckedLine(NamedTuple):
@@ -47,6 +36,11 @@ class CheckedLine(NamedTuple):
     # Whether each given hash is of a generated secret; None when not given.
     secret_generated: bool | None
     previous_generated: bool | None
+
+
+def describe(errors: Iterable[FieldError]) -> str:
+    """A bad line's errors as its stderr line shows them: `field: message; ...`."""
+    return "; ".join(f"{name}: {text}" for name, text in errors)
 
 
 def utc(value: datetime | None) -> datetime | None:

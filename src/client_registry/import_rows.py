@@ -15,7 +15,7 @@ from typing import IO, Any, NamedTuple
 
 from client_registry import audit, repository
 from client_registry.db import database_url
-from client_registry.import_lines import CheckedLine, check_line, utc
+from client_registry.import_lines import CheckedLine, check_line, describe, utc
 from client_registry.repository import Params, Statements
 from client_registry.schemas import client_document
 from client_registry.secrets import SecretHasher
@@ -63,7 +63,7 @@ def check_chunk(
     for number, raw in chunk:
         checked = check_line(raw, hasher=hasher)
         if isinstance(checked, list):
-            results.append(Bad(number, "; ".join(f"{name}: {text}" for name, text in checked)))
+            results.append(Bad(number, describe(checked)))
             continue
         secret = checked.client.secret
         if secret is None or not hash_secrets:  # a dry run spends no time hashing

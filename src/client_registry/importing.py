@@ -20,6 +20,7 @@ from typing import IO, Literal
 
 from client_registry import repository
 from client_registry.database import Database
+from client_registry.import_lines import describe
 from client_registry.import_rows import (
     Bad,
     Prepared,
@@ -59,7 +60,7 @@ class Outcome:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
     def bad(self, number: int, errors: Iterable[tuple[str, str]]) -> None:
-        self.errors.append((number, "; ".join(f"{name}: {text}" for name, text in errors)))
+        self.errors.append((number, describe(errors)))
 
 
 class _Discard(Exception):

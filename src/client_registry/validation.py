@@ -114,7 +114,8 @@ def is_possible_client_id(value: str) -> bool:
 
 
 def check_rfc3339(value: object) -> object:
-    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+    """Text in RFC 3339 alone: a number is refused too, in a JSON body as in a query."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise invalid("must be an RFC 3339 date-time with a zone, such as 2026-01-31T12:00:00Z")
     return value
 
