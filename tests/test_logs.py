@@ -202,3 +202,16 @@ def _access_lines(log: str, log_format: str) -> dict[str, dict[str, Any]]:
         assert entry["requestId"] not in lines, f"two access lines for one request: {line}"
         lines[entry["requestId"]] = entry
     return lines
+
+
+def test_a_newline_in_a_path_cannot_forge_an_access_line(database: str, tmp_path: Path) -> None:
+    forged = "2001-01-01T00:00:00.000Z INFO client_registry.access [forged] GET / 200 1.00ms"
+    path = "/v1/clients/a%0A" + forged.replace(" ", "%20").replace("[", "%5B").replace("]", "%5D")
+    with serving(database, tmp_path, env=environment(database)) as served:
+        response = httpx.get(served.url + path, headers={"X-Request-ID": "newline"})
+        assert response.status_code == 401
+    lines = served.stderr.splitlines()
+    assert not [line for line in lines if line.startswith("2001-")], "a line was forged"
+    (line,) = [line for line in lines if "[newline]" in line]
+    assert " GET /v1/clients/a\\n2001-01-01T00:00:00.000Z INFO " in line
+    assert re.search(r" 401 [\d.]+ms token=-$", line), line

@@ -4,14 +4,14 @@ headers, one access line and the request metrics.
 The outermost middleware, so refusals (401, 413), 404s, 405s and crashes
 answered further in get all of it too."""
 
-import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from client_registry import metrics, request_ids
+from client_registry.logs import AccessLog
+from client_registry.settings import LogFormat
 
-logger = logging.getLogger("client_registry.access")
 API_PREFIX = "/v1/"
 AUTHENTICATE_ROUTE = "authenticateClient"
 # A response that never started: the caller went away first (nginx's code).
@@ -29,14 +29,10 @@ def _request_id_header(scope: Scope) -> bytes | None:
     return None
 
 
-def _printable(path: str) -> str:
-    """The path on one line: a percent-decoded newline must not forge a second."""
-    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
-
-
 class AccessEdge:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, log_format: LogFormat = "text") -> None:
         self.app = app
+        self._access_log = AccessLog(log_format)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,8 +64,16 @@ class AccessEdge:
             metrics.observe_request(scope["method"], metrics.route_template(scope), status, seconds)
             if getattr(scope.get("route"), "name", None) == AUTHENTICATE_ROUTE:
                 _count_authentication(status, challenged=challenged)
-            if logger.isEnabledFor(logging.INFO):
-                _access_line(scope, status, seconds)
+            if self._access_log.enabled():
+                admin_token = scope["state"].get("admin_token")
+                self._access_log.write(
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                    token_id=getattr(admin_token, "id", None),
+                )
             request_ids.current.reset(context)
 
 
@@ -81,24 +85,3 @@ def _count_authentication(status: int, *, challenged: bool) -> None:
         metrics.count_authentication("passed")
     elif status == 401 and not challenged:
         metrics.count_authentication("failed")
-
-
-def _access_line(scope: Scope, status: int, seconds: float) -> None:
-    admin_token = scope["state"].get("admin_token")
-    token_id = getattr(admin_token, "id", None)
-    method, path, milliseconds = scope["method"], scope["path"], round(seconds * 1000, 2)
-    logger.info(
-        "%s %s %d %.2fms token=%s",
-        method,
-        _printable(path),
-        status,
-        milliseconds,
-        token_id or "-",
-        extra={
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": milliseconds,
-            "token_id": token_id,
-        },
-    )

@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         )
     # Outermost of all: every answer, CORS preflights included, gets a
     # request id, the security headers, an access line and its metrics.
-    app.add_middleware(AccessEdge)
+    app.add_middleware(AccessEdge, log_format=settings.log_format)
     app.include_router(health.router)
     app.include_router(clients.router)
     app.include_router(audit.router)

@@ -2,10 +2,12 @@
 for collectors. The same configuration serves uvicorn's own loggers (`serve`
 hands it to uvicorn, in every worker) and the app (create_app)."""
 
+import contextlib
 import json
 import logging
 import logging.config
 import sys
+import time
 import traceback
 from datetime import UTC, datetime
 from types import TracebackType
@@ -15,21 +17,35 @@ from client_registry import request_ids
 from client_registry.settings import LogFormat, Settings
 
 ACCESS_LOGGER = "client_registry.access"
-# What an access line carries besides its message: (record attribute, JSON key).
-ACCESS_FIELDS = (
-    ("method", "method"),
-    ("path", "path"),
-    ("status", "status"),
-    ("duration_ms", "durationMs"),
-    ("token_id", "tokenId"),
-)
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
-def _timestamp(record: logging.LogRecord) -> str:
-    at = datetime.fromtimestamp(record.created, UTC)
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# The last whole second formatted: most lines share theirs with the line
+# before, and formatting a datetime costs more than the rest of the line.
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """UTC to the millisecond (cut, as logging's own formatTime cuts it)."""
+    global _second
+    whole = int(created)
+    if _second[0] != whole:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
+
+
+def _text_line(created: float, level: str, name: str, request_id: str | None, message: str) -> str:
+    return f"{_timestamp(created)} {level} {name} [{request_id or '-'}] {message}"
+
+
+def _json_entry(
+    created: float, level: str, name: str, request_id: str | None, message: str
+) -> dict[str, Any]:
+    entry = {"time": _timestamp(created), "level": level, "logger": name, "message": message}
+    if request_id is not None:
+        entry["requestId"] = request_id
+    return entry
 
 
 def _exception_text(exc_info: ExcInfo) -> str:
@@ -48,9 +64,10 @@ class TextFormatter(logging.Formatter):
     """`2025-01-02T03:04:05.678Z INFO client_registry.access [request id] message`"""
 
     def format(self, record: logging.LogRecord) -> str:
-        request_id = getattr(record, "request_id", None) or "-"
-        line = f"{_timestamp(record)} {record.levelname} {record.name} [{request_id}] "
-        line += record.getMessage()
+        request_id = getattr(record, "request_id", None)
+        line = _text_line(
+            record.created, record.levelname, record.name, request_id, record.getMessage()
+        )
         if _has_exception(record):
             line += "\n" + _exception_text(record.exc_info)  # type: ignore[arg-type]
         return line
@@ -58,24 +75,62 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, requestId and,
-    on access lines, method, path, status, durationMs and tokenId."""
+    on access lines (AccessLog), method, path, status, durationMs and tokenId."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": _timestamp(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
         request_id = getattr(record, "request_id", None)
-        if request_id is not None:
-            entry["requestId"] = request_id
-        for attribute, key in ACCESS_FIELDS:
-            if hasattr(record, attribute):
-                entry[key] = getattr(record, attribute)
+        entry = _json_entry(
+            record.created, record.levelname, record.name, request_id, record.getMessage()
+        )
         if _has_exception(record):
             entry["exception"] = _exception_text(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(entry, default=str)
+
+
+def _printable(path: str) -> str:
+    """The path on one line: a percent-decoded newline must not forge a second."""
+    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+
+
+class AccessLog:
+    """The access lines: one per request, in the configured format, at INFO
+    on the access logger, written as its handler would write the record.
+
+    Written without building a logging record: making one, finding its
+    caller, filtering and handling it took a third of the instructions of
+    a request that gets a client; writing the line directly, a tenth."""
+
+    def __init__(self, log_format: LogFormat) -> None:
+        self._json = log_format == "json"
+        self._logger = logging.getLogger(ACCESS_LOGGER)
+
+    def enabled(self) -> bool:
+        return self._logger.isEnabledFor(logging.INFO)
+
+    def write(
+        self,
+        *,
+        request_id: str,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        token_id: str | None,
+    ) -> None:
+        created = time.time()
+        token = token_id or "-"
+        message = f"{method} {_printable(path)} {status} {duration_ms:.2f}ms token={token}"
+        if self._json:
+            entry = _json_entry(created, "INFO", ACCESS_LOGGER, request_id, message)
+            entry.update(
+                method=method, path=path, status=status, durationMs=duration_ms, tokenId=token_id
+            )
+            line = json.dumps(entry)
+        else:
+            line = _text_line(created, "INFO", ACCESS_LOGGER, request_id, message)
+        # Standard error closed or broken: the line is lost, not the request.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(line + "\n")
 
 
 class RequestIdFilter(logging.Filter):
