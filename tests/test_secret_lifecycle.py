@@ -265,6 +265,24 @@ def test_rotate_replaces_the_secret_at_once(
         assert old not in shown
 
 
+def test_a_secret_that_passed_gives_no_pass_to_a_near_miss_or_after_rotation(
+    api: httpx.Client, issued: list[str]
+) -> None:
+    # A generated secret that matched is remembered; what is remembered must
+    # match that secret alone, and only while its hash is the stored one.
+    client_id, old = created(api, issued)
+    near_miss = old[:-1] + ("A" if old[-1] != "A" else "B")
+    for _ in range(3):
+        assert works(api, client_id, old)
+        assert not works(api, client_id, near_miss)
+        assert not works(api, client_id, old + "x")
+    new = rotated_secret(api, client_id, issued)
+    assert not works(api, client_id, old)
+    assert works(api, client_id, new)
+    assert works(api, client_id, new)
+    assert not works(api, client_id, old)
+
+
 def test_rotate_with_a_grace_period_keeps_the_old_secret_for_it(
     service: Service, api: httpx.Client, issued: list[str]
 ) -> None:

@@ -109,10 +109,15 @@ def _check(
     previous_hash = row.previous_secret_hash
     expires_at = row.previous_secret_expires_at
     expired = previous_hash is not None and (expires_at is None or expires_at <= now())
-    if hasher.verify(secret, row.secret_hash):
+    previous_generated = bool(row.previous_secret_generated)
+    if hasher.verify(secret, row.secret_hash, generated=row.secret_generated):
         stored_hash, generated = row.secret_hash, row.secret_generated
-    elif previous_hash is not None and not expired and hasher.verify(secret, previous_hash):
-        stored_hash, generated = previous_hash, bool(row.previous_secret_generated)
+    elif (
+        previous_hash is not None
+        and not expired
+        and hasher.verify(secret, previous_hash, generated=previous_generated)
+    ):
+        stored_hash, generated = previous_hash, previous_generated
     else:
         return _Verdict(passed=False, drop_previous=expired)
     # A public client ("none") has no secret to check; it never passes here.

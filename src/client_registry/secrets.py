@@ -1,6 +1,7 @@
 """Client secrets: generation, hashing policy and verification (passlib)."""
 
 import asyncio
+import hmac
 import os
 import secrets
 from collections.abc import Callable
@@ -17,8 +18,8 @@ HashKind = Literal["generated", "chosen"]
 # Password-grade hashes run on these threads, never on the event loop; one
 # core is left to the loop, so a flood of them cannot starve other requests.
 SLOW_HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
-# Hashes known to be current, remembered up to this many (a hundred bytes
-# each), then forgotten all at once.
+# Hashes known to be current, and generated secrets' hashes known to match,
+# remembered up to this many (a hundred bytes each), then forgotten all at once.
 CURRENT_HASHES = 10_000
 
 
@@ -61,6 +62,8 @@ class SecretHasher:
         self._dummy_hash = self._generated.hash(generate_secret(""))
         self._slow = ThreadPoolExecutor(SLOW_HASH_THREADS, thread_name_prefix="hash")
         self._current: set[tuple[str, bool]] = set()
+        self._matched: dict[str, bytes] = {}
+        self._matched_key = secrets.token_bytes(32)
 
     async def offload(self, work: Callable[..., T], *args: object) -> T:
         """Run slow hashing work on the hashing threads."""
@@ -82,12 +85,30 @@ class SecretHasher:
     def hash(self, secret: str, *, generated: bool) -> str:
         return str(self._policy(generated=generated).hash(secret))
 
-    def verify(self, secret: str, secret_hash: str) -> bool:
-        """Constant-time check of a secret against a hash of any listed scheme."""
+    def verify(self, secret: str, secret_hash: str, *, generated: bool = False) -> bool:
+        """Constant-time check of a secret against a hash of any listed scheme.
+
+        A generated secret that matched is remembered by its hash, as an
+        HMAC under a key of this process, so its next check costs one HMAC,
+        not the hash: a fact about two strings that no change makes stale.
+        A chosen secret is never remembered: a fast digest of a guessable
+        secret is what its slow hash exists to avoid."""
+        if generated:
+            matched = self._matched.get(secret_hash)
+            if matched is not None and hmac.compare_digest(matched, self._keyed(secret)):
+                return True
         try:
-            return bool(self._generated.verify(secret, secret_hash))
+            passed = bool(self._generated.verify(secret, secret_hash))
         except ValueError:  # a hash no listed scheme recognises never matches
             return False
+        if passed and generated:
+            if len(self._matched) >= CURRENT_HASHES:
+                self._matched.clear()
+            self._matched[secret_hash] = self._keyed(secret)
+        return passed
+
+    def _keyed(self, secret: str) -> bytes:
+        return hmac.digest(self._matched_key, secret.encode(), "sha256")
 
     def hash_kind(self, secret_hash: str) -> HashKind | None:
         """Whether a stored hash is well-formed in a scheme that verifies, and
