@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.string import TextLoader
 from sqlalchemy.engine import URL
 
 from client_registry.outages import Breaker, DatabaseDown, FailureLog
@@ -118,6 +119,10 @@ class PostgresDatabase:
     async def _connect(self) -> Connection:
         try:
             conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+            # JSON as text, as SQLite gives it: the repository decodes it,
+            # and a row of plain values can be a key (repository._Decoder).
+            for json_type in ("json", "jsonb"):
+                conn.adapters.register_loader(json_type, TextLoader)
             await conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 (str(self._statement_timeout_ms),),

@@ -147,9 +147,10 @@ class TokenListing(NamedTuple):
     revoked_at: datetime | None
 
 
-# Decoding: PostgreSQL hands back JSON, booleans and aware timestamps;
-# SQLite keeps JSON as text, booleans as integers and timestamps as naive
-# UTC text. Each column kind has one converter that takes either.
+# Decoding: both engines hand back JSON as text (PostgreSQL's connections
+# are told to); PostgreSQL gives booleans and aware timestamps, SQLite
+# integers and naive UTC text. Each column kind has one converter that
+# takes either.
 
 
 def _same(value: Any) -> Any:
@@ -157,7 +158,7 @@ def _same(value: Any) -> Any:
 
 
 def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+    return None if value is None else json.loads(value)
 
 
 def _bool(value: Any) -> bool | None:
@@ -179,13 +180,34 @@ def _converter(column_type: Any) -> Callable[[Any], Any]:
 
 
 class _Decoder:
-    """Turns a row of the given columns into a record."""
+    """Turns a row of the given columns into a record.
 
-    def __init__(self, record: Callable[..., Any], columns: Sequence[Any]) -> None:
+    With `remembered`, up to that many records are kept by their row, then
+    forgotten all at once: the hot reads meet the same few rows again and
+    again, and a record is a function of its row alone, so a kept one is
+    never stale. Rows are tuples of plain values on both engines (JSON comes
+    as text), so a row is its own key; records are shared, never changed."""
+
+    def __init__(
+        self, record: Callable[..., Any], columns: Sequence[Any], *, remembered: int = 0
+    ) -> None:
         self._record = record
         self._converters = tuple(_converter(column.type) for column in columns)
+        self._remembered = remembered
+        self._known: dict[Sequence[Any], Any] = {}
 
     def __call__(self, row: Sequence[Any]) -> Any:
+        if not self._remembered:
+            return self._decode(row)
+        record = self._known.get(row)
+        if record is None:
+            record = self._decode(row)
+            if len(self._known) >= self._remembered:
+                self._known.clear()
+            self._known[row] = record
+        return record
+
+    def _decode(self, row: Sequence[Any]) -> Any:
         return self._record(*(convert(v) for convert, v in zip(self._converters, row, strict=True)))
 
 
@@ -199,8 +221,10 @@ _TOKEN_COLUMNS = _columns(admin_tokens, AdminToken._fields)
 _TOKEN_WIDTH = len(_TOKEN_COLUMNS)
 _TOKEN_LISTING_COLUMNS = _columns(admin_tokens, TokenListing._fields)
 _decode_client = _Decoder(ClientRecord, _CLIENT_COLUMNS)
-_decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS)
-_decode_token = _Decoder(AdminToken, _TOKEN_COLUMNS)
+# Every request reads a token; get and authenticate read these rows.
+_HOT_ROWS = 10_000
+_decode_credentials = _Decoder(Credentials, _CREDENTIAL_COLUMNS, remembered=_HOT_ROWS)
+_decode_token = _Decoder(AdminToken, _TOKEN_COLUMNS, remembered=_HOT_ROWS)
 _decode_token_listing = _Decoder(TokenListing, _TOKEN_LISTING_COLUMNS)
 _EXPORT_COLUMNS = _columns(clients, ExportedClient._fields)
 _decode_exported = _Decoder(ExportedClient, _EXPORT_COLUMNS)
