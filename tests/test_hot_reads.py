@@ -99,6 +99,27 @@ def test_dropped_postgres_connections_cost_no_failed_request(
 
 
 @pytest.mark.postgresql_only
+def test_reads_outlive_rolled_back_writes(api: httpx.Client) -> None:
+    """Reads are prepared statements. psycopg prepares a statement of its
+    own at its sixth run, and once it has one, a rollback deallocates every
+    prepared statement of the session: a read must prepare again, unseen."""
+    client = new_client(api)
+    url = f"/v1/clients/{client['id']}"
+    body = {"secret": client["secret"], "method": "client_secret_basic"}
+    merge = {"Content-Type": "application/merge-patch+json"}
+    for round_ in range(2):
+        for change in range(7):
+            patched = api.patch(url, json={"name": f"round {round_} {change}"}, headers=merge)
+            assert patched.status_code == 200, patched.text
+        assert api.get(url).status_code == 200
+        stale = api.patch(url, json={"name": "stale"}, headers={**merge, "If-Match": '"0"'})
+        assert stale.status_code == 412, stale.text
+        assert api.get(url).json()["name"] == f"round {round_} 6"
+        assert api.post(f"{url}/authenticate", json=body).status_code == 200
+        assert api.get("/v1/clients", params={"limit": 1}).status_code == 200
+
+
+@pytest.mark.postgresql_only
 def test_every_libpq_parameter_serves_as_it_migrates(database: str) -> None:
     """`connect_timeout` is libpq's own: a URL that migrates also serves."""
     url = make_url(database).update_query_dict(

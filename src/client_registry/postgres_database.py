@@ -1,5 +1,7 @@
 """PostgreSQL through psycopg 3's async connections: the libpq URL that
-migrates is the one that serves, and no call waits on the event loop."""
+migrates is the one that serves, and no call waits on the event loop.
+Transactions use psycopg's cursors; a read on its own is sent through
+libpq directly (postgres_reads)."""
 
 import asyncio
 import os
@@ -9,17 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.types.string import TextLoader
 from sqlalchemy.engine import URL
 
 from client_registry.outages import Breaker, DatabaseDown, FailureLog
 from client_registry.postgres_pool import ConnectionPool, PoolExhausted
+from client_registry.postgres_reads import ReadConnection
 from client_registry.repository import Params, Runner, Statements
 from client_registry.settings import Settings
-
-Connection = AsyncConnection[tuple[Any, ...]]
 
 # SQLSTATEs of operational failures (a 503), by class or by code.
 _KINDS = {
@@ -60,7 +59,7 @@ def libpq_conninfo(url: URL) -> str:
     return make_conninfo("", **{key: value for key, value in params.items() if value is not None})
 
 
-def _sever(conn: Connection, severed: list[bool]) -> None:
+def _sever(conn: ReadConnection, severed: list[bool]) -> None:
     """Wakes a call waiting on a silent server: shutting the socket down
     makes it readable, and psycopg fails the call as a lost connection."""
     severed.append(True)
@@ -72,7 +71,7 @@ def _sever(conn: Connection, severed: list[bool]) -> None:
 
 
 class _Runner:
-    def __init__(self, database: "PostgresDatabase", conn: Connection | None = None) -> None:
+    def __init__(self, database: "PostgresDatabase", conn: ReadConnection | None = None) -> None:
         self.sql = database.sql
         self._database = database
         self._conn = conn
@@ -116,13 +115,9 @@ class PostgresDatabase:
         self.reads: Runner = _Runner(self)
         self.scans: Runner = self.reads
 
-    async def _connect(self) -> Connection:
+    async def _connect(self) -> ReadConnection:
         try:
-            conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
-            # JSON as text, as SQLite gives it: the repository decodes it,
-            # and a row of plain values can be a key (repository._Decoder).
-            for json_type in ("json", "jsonb"):
-                conn.adapters.register_loader(json_type, TextLoader)
+            conn = await ReadConnection.connect(self._conninfo, autocommit=True)
             await conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 (str(self._statement_timeout_ms),),
@@ -132,7 +127,7 @@ class PostgresDatabase:
         return conn
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
+    async def _connection(self) -> AsyncIterator[ReadConnection]:
         """A pooled connection for one unit of work, with every wait bounded;
         driver failures come out as DatabaseDown."""
         try:
@@ -174,8 +169,7 @@ class PostgresDatabase:
         for attempt in (1, 2):
             try:
                 async with self._connection() as conn:
-                    cursor = await conn.execute(sql, params)
-                    return await cursor.fetchall()
+                    return await conn.read(sql, params)
             except DatabaseDown as down:
                 if down.kind not in _RETRIED_READS or attempt == 2:
                     raise

@@ -10,17 +10,20 @@ import asyncio
 import select
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
 
 from psycopg import AsyncConnection, pq
 
 from client_registry.metrics import POOL_CONNECTIONS_IN_USE
+
+C = TypeVar("C", bound=AsyncConnection[Any])
 
 
 class PoolExhausted(Exception):
     """Every connection stayed busy for the whole wait."""
 
 
-def _idle_and_alive(conn: AsyncConnection[tuple[object, ...]]) -> bool:
+def _idle_and_alive(conn: AsyncConnection[Any]) -> bool:
     """An idle connection has nothing to read; a readable one holds the
     server's goodbye (a restart, an administrator's terminate) or EOF."""
     if conn.closed or conn.info.transaction_status != pq.TransactionStatus.IDLE:
@@ -29,19 +32,19 @@ def _idle_and_alive(conn: AsyncConnection[tuple[object, ...]]) -> bool:
     return not readable
 
 
-class ConnectionPool:
+class ConnectionPool(Generic[C]):
     """Up to `size` connections, the most recently used handed out first."""
 
     def __init__(
         self,
-        connect: Callable[[], Awaitable[AsyncConnection[tuple[object, ...]]]],
+        connect: Callable[[], Awaitable[C]],
         *,
         size: int,
         wait_timeout: float,
     ) -> None:
         self._connect = connect
         self._wait_timeout = wait_timeout
-        self._idle: list[AsyncConnection[tuple[object, ...]]] = []
+        self._idle: list[C] = []
         self._slots = asyncio.Semaphore(size)
         self.in_use = 0
 
@@ -54,7 +57,7 @@ class ConnectionPool:
         except TimeoutError:
             raise PoolExhausted from None
 
-    def _reuse(self) -> AsyncConnection[tuple[object, ...]] | None:
+    def _reuse(self) -> C | None:
         while self._idle:
             conn = self._idle.pop()
             if _idle_and_alive(conn):
@@ -63,7 +66,7 @@ class ConnectionPool:
         return None
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[tuple[object, ...]]]:
+    async def connection(self) -> AsyncIterator[C]:
         """A connection for one unit of work; it goes back to the pool when
         the work left it idle."""
         await self._take_slot()
