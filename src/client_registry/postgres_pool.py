@@ -23,10 +23,16 @@ class PoolExhausted(Exception):
     """Every connection stayed busy for the whole wait."""
 
 
+def _idle(conn: AsyncConnection[Any]) -> bool:
+    """Open and outside any statement or transaction: a unit that failed
+    midway (a cancelled query, a lost server) leaves it busy or broken."""
+    return not conn.closed and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
 def _idle_and_alive(conn: AsyncConnection[Any]) -> bool:
     """An idle connection has nothing to read; a readable one holds the
     server's goodbye (a restart, an administrator's terminate) or EOF."""
-    if conn.closed or conn.info.transaction_status != pq.TransactionStatus.IDLE:
+    if not _idle(conn):
         return False
     readable, _, _ = select.select([conn.fileno()], [], [], 0)
     return not readable
@@ -77,9 +83,9 @@ class ConnectionPool(Generic[C]):
             try:
                 yield conn
             finally:
-                # A unit that failed midway (a cancelled query, a lost
-                # server) leaves the connection busy or broken: drop it.
-                if _idle_and_alive(conn):
+                # Kept when idle; whether it is still alive is asked when it
+                # is next taken (a goodbye may come in the meantime anyway).
+                if _idle(conn):
                     self._idle.append(conn)
                 else:
                     conn.pgconn.finish()
