@@ -127,7 +127,7 @@ class PostgresDatabase:
         return conn
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[ReadConnection]:
+    async def _connection(self, *, retryable: bool = False) -> AsyncIterator[ReadConnection]:
         """A pooled connection for one unit of work, with every wait bounded;
         driver failures come out as DatabaseDown."""
         try:
@@ -138,7 +138,7 @@ class PostgresDatabase:
             raise
         severed: list[bool] = []
         try:
-            async with self._pool.connection() as conn:
+            async with self._pool.connection(retryable=retryable) as conn:
                 timer = asyncio.get_running_loop().call_later(self._bound, _sever, conn, severed)
                 try:
                     yield conn
@@ -168,7 +168,8 @@ class PostgresDatabase:
         backend says goodbye (57P01, `restarting`) only when it next reads."""
         for attempt in (1, 2):
             try:
-                async with self._connection() as conn:
+                # The second attempt takes only a connection known alive.
+                async with self._connection(retryable=attempt == 1) as conn:
                     return await conn.read(sql, params)
             except DatabaseDown as down:
                 if down.kind not in _RETRIED_READS or attempt == 2:
