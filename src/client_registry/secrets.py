@@ -93,10 +93,10 @@ class SecretHasher:
         not the hash: a fact about two strings that no change makes stale.
         A chosen secret is never remembered: a fast digest of a guessable
         secret is what its slow hash exists to avoid."""
-        if generated:
-            matched = self._matched.get(secret_hash)
-            if matched is not None and hmac.compare_digest(matched, self._keyed(secret)):
-                return True
+        keyed = self._keyed(secret) if generated else b""
+        matched = self._matched.get(secret_hash) if generated else None
+        if matched is not None and hmac.compare_digest(matched, keyed):
+            return True
         try:
             passed = bool(self._generated.verify(secret, secret_hash))
         except ValueError:  # a hash no listed scheme recognises never matches
@@ -104,7 +104,7 @@ class SecretHasher:
         if passed and generated:
             if len(self._matched) >= CURRENT_HASHES:
                 self._matched.clear()
-            self._matched[secret_hash] = self._keyed(secret)
+            self._matched[secret_hash] = keyed
         return passed
 
     def _keyed(self, secret: str) -> bytes:
@@ -134,7 +134,9 @@ class SecretHasher:
         return "chosen"
 
     def verify_dummy(self, secret: str) -> None:
-        self.verify(secret, self._dummy_hash)
+        # As a generated secret's check, HMAC included: a wrong secret for a
+        # known client, remembered or not, and an unknown client cost alike.
+        self.verify(secret, self._dummy_hash, generated=True)
 
     def needs_update(self, secret_hash: str, *, generated: bool) -> bool:
         """Asked after a secret matched; a yes is followed by its upgrade.
