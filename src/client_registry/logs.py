@@ -74,8 +74,8 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, requestId and,
-    on access lines (AccessLog), method, path, status, durationMs and tokenId."""
+    """One JSON object a line: time, level, logger, message and requestId.
+    Access lines (AccessLog) add method, path, status, durationMs and tokenId."""
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)
