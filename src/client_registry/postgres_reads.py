@@ -114,6 +114,9 @@ class ReadConnection(AsyncConnection[tuple[Any, ...]]):
         pgconn = self.pgconn
         while pgconn.flush():
             await self._ready(writing=True)
+        # Other requests run first: under load the answer is often in by
+        # then, and no reader is registered and removed for it.
+        await asyncio.sleep(0)
         results: list[pq.abc.PGresult] = []
         while True:
             pgconn.consume_input()
