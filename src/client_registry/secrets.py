@@ -1,6 +1,7 @@
 """Client secrets: generation, hashing policy and verification (passlib)."""
 
 import asyncio
+import hashlib
 import hmac
 import os
 import secrets
@@ -88,9 +89,10 @@ class SecretHasher:
     def verify(self, secret: str, secret_hash: str, *, generated: bool = False) -> bool:
         """Constant-time check of a secret against a hash of any listed scheme.
 
-        A generated secret that matched is remembered by its hash, as an
-        HMAC under a key of this process, so its next check costs one HMAC,
-        not the hash: a fact about two strings that no change makes stale.
+        A generated secret that matched is remembered by its hash, as a
+        keyed BLAKE2b digest (a MAC) under a key of this process, so its next
+        check costs one digest, not the hash: a fact about two strings that
+        no change makes stale.
         A chosen secret is never remembered: a fast digest of a guessable
         secret is what its slow hash exists to avoid."""
         keyed = self._keyed(secret) if generated else b""
@@ -108,7 +110,7 @@ class SecretHasher:
         return passed
 
     def _keyed(self, secret: str) -> bytes:
-        return hmac.digest(self._matched_key, secret.encode(), "sha256")
+        return hashlib.blake2b(secret.encode(), key=self._matched_key, digest_size=32).digest()
 
     def hash_kind(self, secret_hash: str) -> HashKind | None:
         """Whether a stored hash is well-formed in a scheme that verifies, and
@@ -134,7 +136,7 @@ class SecretHasher:
         return "chosen"
 
     def verify_dummy(self, secret: str) -> None:
-        # As a generated secret's check, HMAC included: a wrong secret for a
+        # As a generated secret's check, digest included: a wrong secret for a
         # known client, remembered or not, and an unknown client cost alike.
         self.verify(secret, self._dummy_hash, generated=True)
 
