@@ -60,8 +60,10 @@ def _count(call: str, calls: int, *, seeded: Path) -> int:
         *(sys.executable, __file__, "--drive", call, "--calls", str(calls)),
         *("--seeded", str(seeded)),
     ]
+    # One hash seed for every run, so dictionaries probe alike from run to run.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     # The app's access lines go to standard error with valgrind's summary.
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stderr
     return int(re.search(r"Collected : (\d+)", output).group(1))  # type: ignore[union-attr]
 
 
