@@ -131,3 +131,15 @@ def test_token_changes_are_events_without_the_token(service, api):
     fields = {c["field"]: c["after"] for c in events[0]["changes"]}
     assert fields["tokenName"] == "test"
     assert token not in str(events)
+
+
+def test_times_at_any_rfc_3339_offset_filter_as_the_same_instant(api):
+    # RFC 3339 allows offsets to 23:59, PostgreSQL takes them to 15:59; and
+    # the first and last days shifted by an offset lie past what Python holds.
+    client = new_client(api)
+    mine = {"clientId": client["id"]}
+    assert len(_events(api, **mine, since="0178-07-09T15:22:50+16:11")["items"]) == 1
+    assert _events(api, **mine, until="0178-07-09T15:22:50-23:59")["items"] == []
+    assert len(_events(api, **mine, since="0001-01-01T00:00:00+23:00")["items"]) == 1
+    assert len(_events(api, **mine, until="9999-12-31T23:59:59-23:00")["items"]) == 1
+    assert _events(api, **mine, since="9999-12-31T23:59:59-23:00")["items"] == []

@@ -59,6 +59,7 @@ def _text(value: Any) -> bytes | None:
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, datetime):
+        # Query times come in UTC (validation.in_utc), within PostgreSQL's offsets.
         return value.isoformat().encode()
     raise TypeError(f"no text form for a parameter of type {type(value).__name__}")
 

@@ -340,7 +340,12 @@ class AuditChange(ApiModel):
 
 # Not strict even in a strict model: the text the check passed on is parsed
 # here, which strict mode refuses for anything but a datetime object.
-Rfc3339Time = Annotated[AwareDatetime, Strict(False), BeforeValidator(rules.check_rfc3339)]
+Rfc3339Time = Annotated[
+    AwareDatetime,
+    Strict(False),
+    BeforeValidator(rules.check_rfc3339),
+    AfterValidator(rules.in_utc),
+]
 
 AuditAction = Literal[
     "client.created",

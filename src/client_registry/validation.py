@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -118,6 +119,16 @@ def check_rfc3339(value: object) -> object:
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise invalid("must be an RFC 3339 date-time with a zone, such as 2026-01-31T12:00:00Z")
     return value
+
+
+def in_utc(value: datetime) -> datetime:
+    """The same instant in UTC: RFC 3339 allows offsets to 23:59, PostgreSQL
+    only to 15:59. A time past the first or last day Python holds in UTC
+    is past every stored time, so that day's end stands for it."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def check_secret(value: str) -> str:
