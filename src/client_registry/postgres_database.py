@@ -1,7 +1,8 @@
 """PostgreSQL through psycopg 3's async connections: the libpq URL that
 migrates is the one that serves, and no call waits on the event loop.
 Transactions use psycopg's cursors; a read on its own is sent through
-libpq directly (postgres_reads)."""
+libpq directly (postgres_reads), and the keyed reads that one turn of the
+event loop makes go together in one pipeline on one connection."""
 
 import asyncio
 import os
@@ -16,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from client_registry.outages import Breaker, DatabaseDown, FailureLog
 from client_registry.postgres_pool import ConnectionPool, PoolExhausted
-from client_registry.postgres_reads import ReadConnection
+from client_registry.postgres_reads import Outcome, ReadConnection, Rows
 from client_registry.repository import Params, Runner, Statements
 from client_registry.settings import Settings
 
@@ -42,6 +43,8 @@ _TRIPS = frozenset({"cannot_connect", "timeout"})
 # The client's own bound on one unit of work, past the server's statement
 # timeout: a paused or unreachable server enforces no timeout of its own.
 _MARGIN_SECONDS = 1.0
+# Reads sent in one pipeline at most; one more starts a batch of its own.
+_BATCH_SIZE = 32
 
 
 def libpq_conninfo(url: URL) -> str:
@@ -71,16 +74,23 @@ def _sever(conn: ReadConnection, severed: list[bool]) -> None:
 
 
 class _Runner:
-    def __init__(self, database: "PostgresDatabase", conn: ReadConnection | None = None) -> None:
+    def __init__(
+        self,
+        database: "PostgresDatabase",
+        conn: ReadConnection | None = None,
+        *,
+        batched: bool = False,
+    ) -> None:
         self.sql = database.sql
         self._database = database
         self._conn = conn
+        self._batched = batched
 
     async def fetch(self, sql: str, params: Params) -> Sequence[Sequence[Any]]:
         if self._conn is not None:
             cursor = await self._conn.execute(sql, params)
             return await cursor.fetchall()
-        return await self._database.read(sql, params)
+        return await self._database.read(sql, params, batched=self._batched)
 
     async def execute(self, sql: str, params: Params) -> int:
         assert self._conn is not None, "writes run in a transaction"
@@ -94,6 +104,38 @@ class _Runner:
         async with self._conn.cursor() as cursor:
             await cursor.executemany(sql, params)
             return cursor.rowcount
+
+
+class _Batch:
+    """Reads gathered in one turn of the event loop, sent together. The
+    first read sends them; the others wait for their answers here."""
+
+    def __init__(self, sql: str, params: Params) -> None:
+        self.statements: list[tuple[str, Params]] = [(sql, params)]
+        self.waiting: list[asyncio.Future[Outcome | None]] = []
+
+    def join(self, sql: str, params: Params) -> "asyncio.Future[Outcome | None]":
+        self.statements.append((sql, params))
+        answer: asyncio.Future[Outcome | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(answer)
+        return answer
+
+    def answer(self, outcomes: Sequence[Outcome]) -> None:
+        for waiting, outcome in zip(self.waiting, outcomes, strict=True):
+            if not waiting.done():
+                waiting.set_result(outcome)
+
+    def fail(self, down: DatabaseDown) -> None:
+        for waiting in self.waiting:
+            if not waiting.done():
+                waiting.set_exception(DatabaseDown(down.kind, down.reason))
+
+    def abandon(self) -> None:
+        """The sender failed other than by the database (or was cancelled):
+        each waiting read is sent on its own."""
+        for waiting in self.waiting:
+            if not waiting.done():
+                waiting.set_result(None)
 
 
 class PostgresDatabase:
@@ -112,8 +154,9 @@ class PostgresDatabase:
         )
         self._breaker = Breaker()
         self._failures = FailureLog()
-        self.reads: Runner = _Runner(self)
-        self.scans: Runner = self.reads
+        self._gathering: _Batch | None = None
+        self.reads: Runner = _Runner(self, batched=True)
+        self.scans: Runner = _Runner(self)
 
     async def _connect(self) -> ReadConnection:
         try:
@@ -149,10 +192,12 @@ class PostgresDatabase:
         except PoolExhausted:
             raise self._down("pool_exhausted", None) from None
         except psycopg.Error as error:
-            kind = "timeout" if severed else _kind(error)
-            if kind is None:
-                raise
-            raise self._down(kind, error) from None
+            raise self._failure(error, timed_out=bool(severed)) from None
+
+    def _failure(self, error: psycopg.Error, *, timed_out: bool = False) -> Exception:
+        """A DatabaseDown for an operational failure; any other error as it is."""
+        kind = "timeout" if timed_out else _kind(error)
+        return error if kind is None else self._down(kind, error)
 
     def _down(self, kind: str, error: psycopg.Error | None) -> DatabaseDown:
         reason = "no reply in time" if kind == "timeout" else _reason(error)
@@ -161,20 +206,62 @@ class PostgresDatabase:
             self._breaker.trip(kind)
         return DatabaseDown(kind, reason)
 
-    async def read(self, sql: str, params: Params) -> list[tuple[Any, ...]]:
+    async def read(self, sql: str, params: Params, *, batched: bool = False) -> Rows:
         """One statement on its own; a connection the server dropped while
         idle is replaced and the read, which changes nothing, runs again.
         A connection an administrator terminated may still look idle: its
-        backend says goodbye (57P01, `restarting`) only when it next reads."""
-        for attempt in (1, 2):
+        backend says goodbye (57P01, `restarting`) only when it next reads.
+
+        `batched`: sent with the other keyed reads of the same turn of the
+        event loop, in one pipeline (`_batched`). Scans go alone: a slow one
+        would hold up every read sent after it."""
+        try:
+            if batched:
+                return await self._batched(sql, params)
+            async with self._connection(retryable=True) as conn:
+                return await conn.read(sql, params)
+        except DatabaseDown as down:
+            if down.kind not in _RETRIED_READS:
+                raise
+        return await self._read_alone(sql, params)
+
+    async def _read_alone(self, sql: str, params: Params) -> Rows:
+        """A read on its own, on a connection known alive."""
+        async with self._connection() as conn:
+            return await conn.read(sql, params)
+
+    async def _batched(self, sql: str, params: Params) -> Rows:
+        """The read sent with the others that this turn of the event loop
+        makes: the first waits one turn for them, then sends them all."""
+        batch = self._gathering
+        if batch is not None and len(batch.statements) < _BATCH_SIZE:
+            answer = await batch.join(sql, params)
+            if answer is None:  # the batch broke down before it was answered
+                return await self._read_alone(sql, params)
+            outcome = answer
+        else:
+            batch = self._gathering = _Batch(sql, params)
             try:
-                # The second attempt takes only a connection known alive.
-                async with self._connection(retryable=attempt == 1) as conn:
-                    return await conn.read(sql, params)
+                try:
+                    await asyncio.sleep(0)
+                finally:
+                    if self._gathering is batch:
+                        self._gathering = None
+                async with self._connection(retryable=True) as conn:
+                    outcomes = await conn.read_batch(batch.statements)
             except DatabaseDown as down:
-                if down.kind not in _RETRIED_READS or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+                for _ in batch.waiting:
+                    self._failures.failed(down.kind, down.reason)
+                batch.fail(down)
+                raise
+            except BaseException:
+                batch.abandon()
+                raise
+            batch.answer(outcomes[1:])
+            outcome = outcomes[0]
+        if isinstance(outcome, psycopg.Error):
+            raise self._failure(outcome)
+        return outcome
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Runner]:

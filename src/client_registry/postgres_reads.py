@@ -6,10 +6,13 @@ The reads every request makes (the admin token; get and authenticate) are
 single statements. Through psycopg's cursor each cost about 160,000
 instructions of Python in the service's process, more than the rest of
 a get; the same statement sent here costs about 45,000 (bench/README.md).
-Transactions keep psycopg's cursor."""
+Several such statements may go in one pipeline (`read_batch`): one write,
+and the server answers them all in one wake. Transactions keep psycopg's
+cursor."""
 
 import asyncio
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +24,10 @@ from client_registry.repository import Params
 
 # psycopg's placeholders, as SQLAlchemy compiles them, and its escaped %.
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+Rows = list[tuple[Any, ...]]
+# What a statement of a batch comes to: its rows, or the error it failed with.
+Outcome = Rows | errors.Error
 
 
 class _Prepared:
@@ -67,7 +74,7 @@ def _text(value: Any) -> bytes | None:
 class ReadConnection(AsyncConnection[tuple[Any, ...]]):
     """A psycopg connection that hands JSON back as text, as SQLite does (the
     repository decodes it, and a row of plain values can be a key), and
-    sends single statements itself."""
+    sends single statements itself, alone or several in one pipeline."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,9 +96,87 @@ class ReadConnection(AsyncConnection[tuple[Any, ...]]):
             self._statements.clear()
             return await self._execute(await self._prepare(sql), params)
 
+    async def read_batch(self, statements: Sequence[tuple[str, Params]]) -> list[Outcome]:
+        """The rows of each statement, or its error, for statements sent in
+        one pipeline: one write, one wake of the server for all of them.
+        A sync follows each, so each runs in a transaction of its own, as a
+        read on its own does, and one that fails fails alone."""
+        if len(statements) == 1:
+            return [await self._alone(*statements[0])]
+        known = [self._statements.get(sql) for sql, _ in statements]
+        sent = [index for index, prepared in enumerate(known) if prepared is not None]
+        outcomes: list[Outcome | None] = [None] * len(statements)
+        if sent:
+            pgconn = self.pgconn
+            pgconn.enter_pipeline_mode()
+            try:
+                for index in sent:
+                    prepared = known[index]
+                    assert prepared is not None
+                    values = self._values(prepared, statements[index][1])
+                    pgconn.send_query_prepared(prepared.name, values)
+                    pgconn.pipeline_sync()
+                results = await self._pipeline_results(len(sent))
+                pgconn.exit_pipeline_mode()
+            except BaseException:
+                # Results may be left unread: the connection is of no further use.
+                pgconn.finish()
+                raise
+            for index, result in zip(sent, results, strict=True):
+                outcomes[index] = self._outcome(result)
+        answered: list[Outcome] = []
+        for statement, outcome in zip(statements, outcomes, strict=True):
+            # A statement new to this connection, or gone from it, goes on its own.
+            if outcome is None or isinstance(outcome, errors.InvalidSqlStatementName):
+                outcome = await self._alone(*statement)
+            answered.append(outcome)
+        return answered
+
+    async def _alone(self, sql: str, params: Params) -> Outcome:
+        """One statement's rows or error; a lost connection fails the batch."""
+        try:
+            return await self.read(sql, params)
+        except errors.Error as error:
+            if self.closed:
+                raise
+            return error
+
+    async def _pipeline_results(self, count: int) -> list[pq.abc.PGresult]:
+        """The first result of each of `count` statements, each followed by a sync."""
+        pgconn = self.pgconn
+        while pgconn.flush():
+            await self._ready(writing=True)
+        await asyncio.sleep(0)
+        results: list[pq.abc.PGresult] = []
+        first: pq.abc.PGresult | None = None
+        while True:
+            pgconn.consume_input()
+            while not pgconn.is_busy():
+                result: pq.abc.PGresult | None = pgconn.get_result()
+                if result is None:
+                    if first is None:
+                        break  # nothing more has come yet
+                    results.append(first)
+                    first = None
+                elif result.status == pq.ExecStatus.PIPELINE_SYNC:
+                    if len(results) == count:
+                        return results
+                elif first is None:
+                    first = result
+            await self._ready(writing=False)
+
+    def _outcome(self, result: pq.abc.PGresult) -> Outcome:
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            return _error(result)
+        self._rows.set_pgresult(result)
+        return self._rows.load_rows(0, result.ntuples, tuple)
+
+    @staticmethod
+    def _values(prepared: _Prepared, params: Params) -> list[bytes | None]:
+        return [_text(params[name]) for name in prepared.params]
+
     async def _execute(self, prepared: _Prepared, params: Params) -> list[tuple[Any, ...]]:
-        values = [_text(params[name]) for name in prepared.params]
-        self.pgconn.send_query_prepared(prepared.name, values)
+        self.pgconn.send_query_prepared(prepared.name, self._values(prepared, params))
         result = await self._result()
         if result.status != pq.ExecStatus.TUPLES_OK:
             raise _error(result)
