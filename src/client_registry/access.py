@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from client_registry import metrics, request_ids
 from client_registry.logs import AccessLog
+from client_registry.request_headers import first_header
 from client_registry.settings import LogFormat
 
 API_PREFIX = "/v1/"
@@ -22,13 +23,6 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-def _request_id_header(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == request_ids.HEADER:
-            return bytes(value)
-    return None
-
-
 class AccessEdge:
     def __init__(self, app: ASGIApp, *, log_format: LogFormat = "text") -> None:
         self.app = app
@@ -39,7 +33,7 @@ class AccessEdge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = request_ids.accepted_or_new(_request_id_header(scope))
+        request_id = request_ids.accepted_or_new(first_header(scope, request_ids.HEADER))
         scope.setdefault("state", {})["request_id"] = request_id
         context = request_ids.current.set(request_id)
         added = [(request_ids.HEADER, request_id.encode("ascii")), _NOSNIFF]

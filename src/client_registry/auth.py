@@ -10,6 +10,7 @@ from client_registry import repository
 from client_registry.database import Database
 from client_registry.problems import Forbidden, Problem, Unauthorized
 from client_registry.repository import AdminToken
+from client_registry.request_headers import first_header
 from client_registry.tokens import (
     SCOPE_AUDIT,
     SCOPE_AUTHENTICATE,
@@ -35,12 +36,12 @@ def required_scope(method: str, path: str) -> str:
 
 
 def bearer_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            kind, _, token = value.decode("latin-1").partition(" ")
-            token = token.strip()
-            return token if kind.lower() == "bearer" and token else None
-    return None
+    authorization = first_header(scope, b"authorization")
+    if authorization is None:
+        return None
+    kind, _, token = authorization.decode("latin-1").partition(" ")
+    token = token.strip()
+    return token if kind.lower() == "bearer" and token else None
 
 
 class AdminAuth:

@@ -27,6 +27,7 @@ from client_registry.auth import bearer_token, required_scope
 from client_registry.body_guard import MAX_BODY_BYTES, replay
 from client_registry.problems import Problem
 from client_registry.repository import AdminToken
+from client_registry.request_headers import first_header
 from client_registry.routes import clients
 from client_registry.runtime import Runtime
 from client_registry.schemas import AuthenticateClient
@@ -41,24 +42,16 @@ def _route(name: str) -> Any:
     return next(route for route in clients.router.routes if getattr(route, "name", "") == name)
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of a header, as Starlette's `headers.get` reads it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
 def _declared_length(scope: Scope) -> int | None:
     """The body's declared length when the body guard would accept it. With
     no Transfer-Encoding the server hands on no more than that length, so
     the body is read here without a bound of its own."""
-    declared = _header(scope, b"content-length")
+    declared = first_header(scope, b"content-length")
     if (
         declared is None
         or not declared.isdigit()
         or int(declared) > MAX_BODY_BYTES
-        or _header(scope, b"transfer-encoding") is not None
+        or first_header(scope, b"transfer-encoding") is not None
     ):
         return None
     return int(declared)
@@ -131,7 +124,7 @@ class HotRoutes:
         # A refused token or an unknown client: the handler's own path says so.
         if found is None or found[1] is None or not _admitted(scope, found[0]):
             return False
-        if_none_match = _header(scope, b"if-none-match")
+        if_none_match = first_header(scope, b"if-none-match")
         response = clients.read_response(
             found[1], None if if_none_match is None else if_none_match.decode("latin-1")
         )
@@ -143,7 +136,7 @@ class HotRoutes:
     ) -> Receive | None:
         """None when answered; otherwise the channel to hand on, which
         replays the body if it was read."""
-        if _header(scope, b"content-type") != _JSON or _declared_length(scope) is None:
+        if first_header(scope, b"content-type") != _JSON or _declared_length(scope) is None:
             return receive
         client_id = self._client_id(self._authenticate, scope)
         bearer = bearer_token(scope)
