@@ -25,7 +25,15 @@ from sqlalchemy import text
 from builders import new_client, unique_name
 from client_registry.db import make_engine
 from client_registry.tokens import ALL_SCOPES, create_token
-from conftest import FakeClock, Service, on_database, postgres_schema, running_server, settings_for
+from conftest import (
+    FakeClock,
+    Service,
+    free_port,
+    on_database,
+    postgres_schema,
+    running_server,
+    settings_for,
+)
 from processes import CLI, TIMEOUT, environment
 
 BASIC = "client_secret_basic"
@@ -440,6 +448,22 @@ def test_export_to_a_file_only_its_owner_reads(target: Registry) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     lines = [json.loads(text) for text in path.read_text().splitlines()]
     assert [item["id"] for item in lines] == [item["id"] for item in target.documents()]
+
+
+def test_an_export_that_fails_leaves_the_earlier_file_as_it_was(target: Registry) -> None:
+    assert target.import_lines([line()]).returncode == 0
+    path = target.workdir / "export.jsonl"
+    assert target.run("export", "--output", str(path)).returncode == 0
+    earlier = path.read_bytes()
+    assert earlier.count(b"\n") == 1
+    files = sorted(os.listdir(target.workdir))
+
+    unreachable = f"postgresql://registry@127.0.0.1:{free_port()}/registry"
+    failed = cli(unreachable, target.workdir, "export", "--output", str(path))
+    assert failed.returncode != 0
+    assert "refused" in failed.stderr, failed.stderr
+    assert path.read_bytes() == earlier
+    assert sorted(os.listdir(target.workdir)) == files, "no partial file left behind"
 
 
 def test_progress_shows_on_a_terminal_and_not_when_piped(target: Registry) -> None:

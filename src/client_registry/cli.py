@@ -157,28 +157,26 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import os
     from datetime import UTC, datetime
+    from typing import TextIO
 
-    from client_registry.exporting import export_clients
+    from client_registry.exporting import export_clients, written_whole
 
     settings = _settings()
-    if args.output is None:
-        out = sys.stdout
-    else:
-        try:
-            # Only the owner may read it: it holds every secret's hash.
-            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as error:
-            raise _Stop(f"cannot write {args.output}: {error.strerror}", EXIT_BAD_INPUT) from None
-        out = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        count = _with_database(
+
+    def export(out: TextIO) -> int:
+        return _with_database(
             settings, lambda db: export_clients(db, out=out, now=lambda: datetime.now(UTC))
         )
-    finally:
-        if out is not sys.stdout:
-            out.close()
+
+    if args.output is None:
+        count = export(sys.stdout)
+    else:
+        try:
+            with written_whole(args.output) as out:
+                count = export(out)
+        except OSError as error:
+            raise _Stop(f"cannot write {args.output}: {error.strerror}", EXIT_BAD_INPUT) from None
     print(f"exported {count} clients", file=sys.stderr)
     return 0
 
@@ -286,7 +284,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--output",
         metavar="FILE",
-        help="the file to write, readable by its owner only; standard output when omitted",
+        help="the file to write, readable by its owner only and put in place once whole;"
+        " standard output when omitted",
     )
     export.set_defaults(run=_export)
     import_ = command(

@@ -3,6 +3,11 @@ hashes of its secrets (never a secret). Read in keyset batches, so memory
 does not grow with the number of clients."""
 
 import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import TextIO
 
@@ -40,3 +45,31 @@ async def export_clients(db: Database, *, out: TextIO, now: Clock) -> int:
         progress.advance(len(rows))
     progress.done()
     return count
+
+
+@contextmanager
+def written_whole(path: str) -> Iterator[TextIO]:
+    """A file that takes the place of `path` only once the export is whole,
+    so an export that fails midway (the database unreachable, say) leaves
+    an earlier one as it was. Readable by its owner only: it holds every
+    secret's hash. A path that is not itself a regular file (a link such
+    as /dev/stdout, a pipe) is written through, as it is: replaced, it
+    would stop being what it was."""
+    try:
+        in_place = not stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        in_place = False
+    if in_place:
+        with open(path, "w", encoding="utf-8") as out:
+            yield out
+        return
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+    try:
+        with open(fd, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(partial, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
