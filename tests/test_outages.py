@@ -14,7 +14,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import httpx
+import psycopg
 import pytest
+from passlib.hash import sha256_crypt
+from prometheus_client.parser import text_string_to_metric_families
 
 from builders import unique_name
 from conftest import free_port
@@ -327,3 +330,46 @@ def test_a_read_only_database_refuses_writes_with_503_and_still_reads(
         assert rotated.status_code == 200, rotated.text
     registry.secret = rotated.json()["secret"]
     _assert_working(registry)
+
+
+def test_a_hash_upgrade_the_database_refuses_is_not_counted_and_comes_later(
+    cluster: Cluster, registry: Registry
+) -> None:
+    """A stronger hash is stored at a successful authentication, as upkeep:
+    a read-only database refuses it and the client passes all the same. The
+    counter counts upgrades stored, so it counts this one when it is."""
+    _assert_working(registry)
+    legacy = sha256_crypt.using(rounds=5_000).hash(registry.secret)
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE clients SET secret_hash = %s WHERE id = %s", (legacy, registry.client_id)
+        )
+    before = _hash_upgrades(registry)
+    cluster.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+    cluster.execute("SELECT pg_reload_conf()")
+    try:
+        _wait_until(registry, "create", 503)
+        with registry.http() as http:
+            passed = [CALLS["authenticate"](http, registry) for _ in range(2)]
+        refused = _hash_upgrades(registry)
+    finally:
+        cluster.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        cluster.execute("SELECT pg_reload_conf()")
+
+    assert [response.status_code for response in passed] == [200, 200]
+    assert refused == before
+    _wait_until(registry, "create", 201)
+    with registry.http() as http:
+        for _ in range(2):
+            assert CALLS["authenticate"](http, registry).status_code == 200
+    assert _hash_upgrades(registry) == before + 1
+
+
+def _hash_upgrades(registry: Registry) -> float:
+    with registry.http() as http:
+        response = http.get("/metrics")
+    assert response.status_code == 200, response.text
+    for family in text_string_to_metric_families(response.text):
+        if family.name == "client_registry_secret_hash_upgrades":
+            return sum(sample.value for sample in family.samples)
+    raise AssertionError("no hash upgrade counter in /metrics")

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from client_registry import audit, repository, validation
 from client_registry.audit import Actor
+from client_registry.metrics import HASH_UPGRADES
 from client_registry.problems import InvalidClient, Unavailable
 from client_registry.repository import ClientRecord, Credentials, Document
 from client_registry.runtime import Runtime
@@ -133,6 +134,7 @@ async def _keep_hashes_current(runtime: Runtime, row: Credentials, verdict: _Ver
     """Forget an expired previous secret and store a stronger hash of the one
     that matched. Upkeep, not the answer: when the database refuses the
     write (a read-only replica, a lock), the caller still gets its verdict."""
+    upgraded = False
     try:
         async with runtime.database.transaction() as tx:
             if verdict.drop_previous and row.previous_secret_hash is not None:
@@ -141,7 +143,7 @@ async def _keep_hashes_current(runtime: Runtime, row: Credentials, verdict: _Ver
                 )
             if verdict.upgrade is not None:
                 old_hash, new_hash = verdict.upgrade
-                await repository.replace_secret_hash(
+                upgraded = await repository.replace_secret_hash(
                     tx,
                     client_id=row.id,
                     previous=old_hash == row.previous_secret_hash,
@@ -151,3 +153,6 @@ async def _keep_hashes_current(runtime: Runtime, row: Credentials, verdict: _Ver
     except Unavailable:
         # The database layer has logged the failure once for its kind.
         logger.debug("stored secret hashes left as they were: the database refused")
+        return
+    if upgraded:  # counted once committed: a refused upgrade is tried again
+        HASH_UPGRADES.inc()

@@ -54,7 +54,8 @@ AUTHENTICATIONS = Counter(
 )
 HASH_UPGRADES = Counter(
     "client_registry_secret_hash_upgrades",
-    "Secret hashes of an older scheme or cost, re-hashed at a successful authentication.",
+    "Secret hashes of an older scheme or cost replaced, once stored, by a stronger one "
+    "at a successful authentication.",
 )
 # Incremented by the data layer, one `kind` per kind of failure.
 DATABASE_ERRORS = Counter(

@@ -608,12 +608,12 @@ async def delete_client(db: Runner, *, client_id: str) -> bool:
 
 async def replace_secret_hash(
     db: Runner, *, client_id: str, previous: bool, old_hash: str, new_hash: str
-) -> None:
+) -> bool:
     """Swap one stored hash for another of the same secret (an upgrade); a
-    no-op when a rotation replaced the hash in between."""
+    no-op, False, when a rotation replaced the hash in between."""
     sql = db.sql.replace_previous_hash if previous else db.sql.replace_current_hash
     params = {"client_id": client_id, "old_hash": old_hash, "new_hash": new_hash}
-    await db.execute(sql, params)
+    return await db.execute(sql, params) == 1
 
 
 async def drop_previous_secret(db: Runner, *, client_id: str, old_hash: str) -> None:

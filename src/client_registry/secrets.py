@@ -11,7 +11,6 @@ from typing import Literal, TypeVar
 
 from passlib.context import CryptContext
 
-from client_registry.metrics import HASH_UPGRADES
 from client_registry.settings import Settings
 
 T = TypeVar("T")
@@ -149,9 +148,7 @@ class SecretHasher:
         if (secret_hash, generated) in self._current:
             return False
         due = bool(self._policy(generated=generated).needs_update(secret_hash))
-        if due:
-            HASH_UPGRADES.inc()
-        else:
+        if not due:
             if len(self._current) >= CURRENT_HASHES:
                 self._current.clear()
             self._current.add((secret_hash, generated))
