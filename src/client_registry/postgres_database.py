@@ -43,7 +43,8 @@ _TRIPS = frozenset({"cannot_connect", "timeout"})
 # The client's own bound on one unit of work, past the server's statement
 # timeout: a paused or unreachable server enforces no timeout of its own.
 _MARGIN_SECONDS = 1.0
-# Reads sent in one pipeline at most; one more starts a batch of its own.
+# Reads sent in one pipeline at most, which bounds how long the last of
+# them waits behind the others; one more starts a batch of its own.
 _BATCH_SIZE = 32
 
 
