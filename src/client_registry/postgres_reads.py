@@ -84,7 +84,7 @@ class ReadConnection(AsyncConnection[tuple[Any, ...]]):
         self._named = 0
         self._rows = Transformer.from_context(self)
 
-    async def read(self, sql: str, params: Params) -> list[tuple[Any, ...]]:
+    async def read(self, sql: str, params: Params) -> Rows:
         """The rows of one statement, run on its own (the connection is idle
         and in autocommit). Failures are psycopg's errors, as a cursor's."""
         prepared = self._statements.get(sql) or await self._prepare(sql)
@@ -166,6 +166,7 @@ class ReadConnection(AsyncConnection[tuple[Any, ...]]):
             await self._ready(writing=False)
 
     def _outcome(self, result: pq.abc.PGresult) -> Outcome:
+        """A statement's rows, loaded by psycopg's loaders, or its error."""
         if result.status != pq.ExecStatus.TUPLES_OK:
             return _error(result)
         self._rows.set_pgresult(result)
@@ -175,13 +176,12 @@ class ReadConnection(AsyncConnection[tuple[Any, ...]]):
     def _values(prepared: _Prepared, params: Params) -> list[bytes | None]:
         return [_text(params[name]) for name in prepared.params]
 
-    async def _execute(self, prepared: _Prepared, params: Params) -> list[tuple[Any, ...]]:
+    async def _execute(self, prepared: _Prepared, params: Params) -> Rows:
         self.pgconn.send_query_prepared(prepared.name, self._values(prepared, params))
-        result = await self._result()
-        if result.status != pq.ExecStatus.TUPLES_OK:
-            raise _error(result)
-        self._rows.set_pgresult(result)
-        return self._rows.load_rows(0, result.ntuples, tuple)
+        outcome = self._outcome(await self._result())
+        if isinstance(outcome, errors.Error):
+            raise outcome
+        return outcome
 
     async def _prepare(self, sql: str) -> _Prepared:
         text, names = numbered(sql)
