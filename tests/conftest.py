@@ -157,11 +157,12 @@ class Service:
         return on_database(self.database, lambda db: create_token(db, name="test", scopes=scopes))
 
 
-def on_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `work` on the service's own data path, as the CLI does."""
+def on_database(url: str, work: Callable[[Database], Awaitable[T]], **overrides: object) -> T:
+    """Run `work` on the service's own data path, as the CLI does, with
+    settings of its own when `overrides` names any."""
 
     async def run() -> T:
-        database = open_database(settings_for(url))
+        database = open_database(settings_for(url, **overrides))
         try:
             return await work(database)
         finally:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from builders import new_client
-from client_registry.database import Database, open_database
+from client_registry.database import Database
 from client_registry.db import database_url
 from client_registry.outages import DatabaseDown
-from conftest import Service, settings_for
+from conftest import Service, on_database
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -26,17 +26,9 @@ APPLICATION = "registry_batch_test"
 
 
 def _on_one_connection(url: str, work: Callable[[Database], Awaitable[T]], **settings: Any) -> T:
-    """`work` on the service's data path with a pool of one connection, so
-    a batch and the reads before it meet on the same connection."""
-
-    async def run() -> T:
-        database = open_database(settings_for(url, pool_size=1, **settings))
-        try:
-            return await work(database)
-        finally:
-            await database.close()
-
-    return asyncio.run(run())
+    """`work` with a pool of one connection, so a batch and the reads
+    before it meet on the same connection."""
+    return on_database(url, work, pool_size=1, **settings)
 
 
 async def _number(database: Database, n: int) -> tuple[int, int]:
@@ -49,18 +41,10 @@ def test_reads_of_one_turn_go_together_and_keep_their_own_answers(database: str)
         await _number(db, -1)  # prepared on the connection: the batch is pipelined
         return await asyncio.gather(*(_number(db, n) for n in range(20)))
 
-    answers = asyncio.run(_pooled(database, work))
+    # The default pool, which would give reads sent apart a connection each.
+    answers = on_database(database, work)
     assert [n for n, _ in answers] == list(range(20))
     assert len({pid for _, pid in answers}) == 1, "one batch, one connection"
-
-
-async def _pooled(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
-    """`work` with the default pool, which could give each read its own connection."""
-    database = open_database(settings_for(url))
-    try:
-        return await work(database)
-    finally:
-        await database.close()
 
 
 def test_a_read_that_fails_in_a_batch_fails_alone(database: str) -> None:
@@ -176,7 +160,7 @@ def test_scans_are_never_held_up_behind_reads(database: str) -> None:
         scanned, *answers = await asyncio.gather(scan, *reads)
         return scanned[0][0], answers
 
-    scanner, answers = asyncio.run(_pooled(database, work))
+    scanner, answers = on_database(database, work)
     assert [n for n, _ in answers] == list(range(5))
     assert scanner not in {pid for _, pid in answers}
 
