@@ -13,39 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 from passlib.hash import sha256_crypt
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from builders import new_client
 from client_registry.db import make_engine
 from client_registry.migrate import upgrade_to_head
 from conftest import ENGINES, FakeClock, Service, postgres_schema, running_server, settings_for
+from scraping import Samples, scrape, total
 from serving import environment, run_cli, serving
 
 REQUESTS = "client_registry_http_requests"
 DURATION = "client_registry_http_request_duration_seconds"
 AUTHENTICATIONS = "client_registry_client_authentications"
 CLIENT_ROUTE = "/v1/clients/{client_id}"
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(http: httpx.Client) -> Samples:
-    response = http.get("/metrics")
-    assert response.status_code == 200, response.text
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[sample.name, frozenset(sample.labels.items())] = sample.value
-    return samples
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include these."""
-    wanted = set(labels.items())
-    return sum(
-        value for (found, have), value in samples.items() if found == name and wanted <= have
-    )
 
 
 def requests(samples: Samples, **labels: str) -> float:

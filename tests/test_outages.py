@@ -17,11 +17,11 @@ import httpx
 import psycopg
 import pytest
 from passlib.hash import sha256_crypt
-from prometheus_client.parser import text_string_to_metric_families
 
 from builders import unique_name
 from conftest import free_port
 from processes import Server, serving
+from scraping import scrape, total
 from throwaway_postgres import Cluster, throwaway_cluster
 
 pytestmark = pytest.mark.postgresql_only
@@ -367,9 +367,4 @@ def test_a_hash_upgrade_the_database_refuses_is_not_counted_and_comes_later(
 
 def _hash_upgrades(registry: Registry) -> float:
     with registry.http() as http:
-        response = http.get("/metrics")
-    assert response.status_code == 200, response.text
-    for family in text_string_to_metric_families(response.text):
-        if family.name == "client_registry_secret_hash_upgrades":
-            return sum(sample.value for sample in family.samples)
-    raise AssertionError("no hash upgrade counter in /metrics")
+        return total(scrape(http), "client_registry_secret_hash_upgrades_total")
